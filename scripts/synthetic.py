@@ -1,0 +1,134 @@
+"""Synthetic handwriting on synthetic paper, from material the project owns.
+
+Digits are drawn as pen strokes of our own (smoothed, jittered polylines), on
+paper with lighting, shadows, ruled lines and coloured
+ink. Used by scripts/make_samples.py (samples/) and by the tests.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import cv2
+import numpy as np
+
+
+def paper(height: int, width: int, colour=(235, 238, 240), seed: int = 0, grain: float = 4.0) -> np.ndarray:
+    """Plain paper with a little grain (BGR uint8)."""
+    rng = np.random.default_rng(seed)
+    page = np.empty((height, width, 3), np.float32)
+    page[:] = colour
+    page += rng.normal(0, grain, (height, width, 1))
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+# Pen strokes of each digit in a unit box (x right, y down), as a person
+# writes them; smoothed into curves and jittered per seed when drawn.
+def _ellipse(cx: float, cy: float, rx: float, ry: float, start: float = 0.0, turn: float = 1.0,
+             n: int = 24) -> list[tuple[float, float]]:
+    angles = np.linspace(start, start + 2 * np.pi * turn, n)
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_ellipse(0.5, 0.5, 0.3, 0.45, -np.pi / 2, 1.05)],
+    1: [[(0.35, 0.22), (0.56, 0.04), (0.5, 0.5), (0.45, 0.96)]],
+    2: [[(0.2, 0.28), (0.32, 0.08), (0.55, 0.03), (0.76, 0.15), (0.74, 0.38), (0.5, 0.64), (0.18, 0.95),
+         (0.5, 0.93), (0.86, 0.95)]],
+    3: [[(0.2, 0.14), (0.45, 0.02), (0.72, 0.1), (0.72, 0.32), (0.45, 0.47), (0.74, 0.58), (0.8, 0.8),
+         (0.52, 0.97), (0.18, 0.88)]],
+    4: [[(0.58, 0.04), (0.35, 0.4), (0.14, 0.66), (0.5, 0.66), (0.86, 0.64)], [(0.66, 0.3), (0.64, 0.97)]],
+    5: [[(0.78, 0.05), (0.5, 0.05), (0.3, 0.06)], [(0.3, 0.06), (0.26, 0.44), (0.55, 0.38), (0.78, 0.55),
+                                                   (0.76, 0.82), (0.5, 0.97), (0.2, 0.88)]],
+    6: [[(0.72, 0.04), (0.42, 0.24), (0.26, 0.58), (0.3, 0.88), (0.55, 0.97), (0.76, 0.8), (0.7, 0.58),
+         (0.45, 0.52), (0.28, 0.66)]],
+    7: [[(0.14, 0.08), (0.5, 0.06), (0.86, 0.07), (0.62, 0.5), (0.45, 0.96)]],
+    8: [_ellipse(0.5, 0.26, 0.22, 0.22, np.pi / 2, 1.0), _ellipse(0.5, 0.73, 0.27, 0.25, -np.pi / 2, 1.0)],
+    9: [_ellipse(0.48, 0.3, 0.25, 0.24, 0.0, 1.0), [(0.73, 0.3), (0.7, 0.62), (0.6, 0.97)]],
+}
+
+
+def _chaikin(points: np.ndarray, rounds: int = 3) -> np.ndarray:
+    for _ in range(rounds):
+        a, b = points[:-1], points[1:]
+        inner = np.empty((2 * len(a), 2))
+        inner[0::2], inner[1::2] = 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b
+        points = np.vstack([points[:1], inner, points[-1:]])
+    return points
+
+
+def draw_digit(page: np.ndarray, digit: int, centre: tuple[int, int], height: int, ink=(30, 30, 30),
+               thickness: int | None = None, seed: int = 0, slant: float = 0.15) -> np.ndarray:
+    """Write `digit` about `height` pixels tall centred on `centre`, with pen
+    strokes jittered by `seed`, anti-aliased onto the page."""
+    rng = np.random.default_rng(seed)
+    thickness = thickness or max(2, round(height / 14))
+    width = 0.7 * height
+    layer = np.zeros(page.shape[:2], np.uint8)
+    for stroke in STROKES[digit]:
+        unit = np.array(stroke) + rng.normal(0, 0.015, (len(stroke), 2))
+        unit[:, 0] += slant * (0.5 - unit[:, 1])
+        xy = np.column_stack([centre[0] + (unit[:, 0] - 0.5) * width, centre[1] + (unit[:, 1] - 0.5) * height])
+        curve = np.round(_chaikin(xy) * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+        cv2.polylines(layer, [curve], False, 255, thickness, cv2.LINE_AA, shift=4)
+    alpha = layer.astype(np.float32)[..., None] / 255.0
+    out = page.astype(np.float32) * (1 - alpha) + np.float32(ink) * alpha
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def add_shadow(page: np.ndarray, strength: float = 0.45, angle: float = 0.6) -> np.ndarray:
+    """A soft shadow falling across the page, as from a hand or a phone."""
+    height, width = page.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramp = (np.cos(angle) * xx / width + np.sin(angle) * yy / height)
+    ramp = cv2.GaussianBlur(np.clip((ramp - 0.45) * 3, 0, 1), (0, 0), max(height, width) / 30)
+    shade = 1.0 - strength * ramp
+    return np.clip(page.astype(np.float32) * shade[..., None], 0, 255).astype(np.uint8)
+
+
+def add_vignette(page: np.ndarray, strength: float = 0.3) -> np.ndarray:
+    """Uneven light: brighter in the middle, darker at the corners."""
+    height, width = page.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.sqrt(((xx - width / 2) / width) ** 2 + ((yy - height / 2) / height) ** 2)
+    return np.clip(page.astype(np.float32) * (1 - strength * r[..., None] * 1.4), 0, 255).astype(np.uint8)
+
+
+def rule_lines(page: np.ndarray, spacing: int, colour=(200, 160, 120), margin_x: int | None = None) -> np.ndarray:
+    """Ruled notebook paper: blue lines, and a red margin line."""
+    page = page.copy()
+    for y in range(spacing, page.shape[0], spacing):
+        cv2.line(page, (0, y), (page.shape[1], y), colour, max(1, spacing // 30), cv2.LINE_AA)
+    if margin_x is not None:
+        cv2.line(page, (margin_x, 0), (margin_x, page.shape[0]), (90, 90, 220), max(1, spacing // 25), cv2.LINE_AA)
+    return page
+
+
+def encode(image: np.ndarray, extension: str, params: list[int] | None = None) -> bytes:
+    ok, data = cv2.imencode(extension, image, params or [])
+    if not ok:
+        raise ValueError(f"cannot encode {extension}")
+    return data.tobytes()
+
+
+def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """Insert an EXIF block with the given Orientation tag after the JPEG SOI."""
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+def phone_photo_rotated(upright: np.ndarray) -> bytes:
+    """A JPEG as a phone stores a portrait shot: pixels sideways, EXIF
+    Orientation 6 telling viewers to turn it 90 degrees clockwise."""
+    stored = cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return with_exif_orientation(encode(stored, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 90]), 6)
+
+
+def digit_on_paper(digit: int, size: int = 200, seed: int = 0, ink=(30, 30, 30), paper_colour=(235, 238, 240),
+                   thickness: int | None = None) -> np.ndarray:
+    """A simple square photo-like image of one digit (BGR)."""
+    page = paper(size, size, paper_colour, seed)
+    return draw_digit(page, digit, (size // 2, size // 2), int(size * 0.6), ink, thickness, seed)

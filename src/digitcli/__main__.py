@@ -1,0 +1,5 @@
+"""`python -m digitcli`."""
+
+from .cli import main
+
+main()

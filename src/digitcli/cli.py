@@ -1,0 +1,222 @@
+"""Command-line interface: parse arguments, call the modules, map errors to
+exit codes. Heavy imports (TensorFlow, OpenCV) happen inside the commands
+that need them, so `--help` and `predict` start fast."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import signal
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from . import __version__
+from .config import DATA_ENV_VAR, MODEL_ENV_VAR, SETTINGS
+from .errors import DigitcliError, ExitCode
+
+EXIT_CODES_HELP = (
+    "Exit status: 0 all inputs read; 1 some inputs could not be read (the rest were); "
+    "2 usage error; 3 model missing or corrupt; 4 training/evaluation data missing or malformed; "
+    "130 interrupted."
+)
+
+app = typer.Typer(
+    name="digitcli",
+    help="Read handwritten digits from image files.\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+
+
+class RowFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    tsv = "tsv"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@dataclasses.dataclass
+class _State:
+    debug: bool = False
+
+
+STATE = _State()
+
+DataOption = Annotated[Path | None, typer.Option(
+    "--data", help=f"MNIST: Keras' mnist.npz or a folder of the four IDX files (.gz or not). "
+                   f"Default: ${DATA_ENV_VAR}, then the Keras cache (~/.keras/datasets/mnist.npz).",
+    show_default=False)]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"digitcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks of errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    STATE.debug = debug
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Known errors become a one-line message and their exit status; Ctrl-C
+    exits 130; anything unexpected is one line too, unless --debug."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DigitcliError as exc:
+            if STATE.debug:
+                raise
+            stderr.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            stderr.print("interrupted")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except Exception as exc:
+            if STATE.debug:
+                raise
+            stderr.print(f"[red]error:[/red] {exc.__class__.__name__}: {escape(str(exc))} (run with --debug for details)",
+                         highlight=False)
+            raise typer.Exit(ExitCode.INPUT_FAILED) from None
+
+    return wrapper
+
+
+@app.command()
+@friendly_errors
+def train(
+    data: DataOption = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for digitcli.keras, .onnx and .json.")]
+        = Path("models"),
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = SETTINGS.train.epochs,
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = SETTINGS.train.batch_size,
+    seed: Annotated[int, typer.Option(help="Random seed (split, shuffling, augmentation, weights).")]
+        = SETTINGS.train.seed,
+    validation_size: Annotated[int, typer.Option(min=0, help="Training images held out to pick the best epoch.")]
+        = SETTINGS.train.validation_size,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT.")] = False,
+) -> None:
+    """Train the CNN on MNIST and write the model files (atomically).
+
+    Progress goes to stderr. Ctrl-C stops cleanly: the model in OUTPUT is left
+    as it was, and `--resume` continues from the last finished epoch.
+    """
+    from .data import load_mnist
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter is not for users
+    mnist = load_mnist(data)
+    stderr.log(f"MNIST from {mnist.source}: {len(mnist.x_train)} training, {len(mnist.x_test)} test images")
+    from .training import train as run_training  # imports TensorFlow
+
+    config = dataclasses.replace(SETTINGS.train, epochs=epochs, batch_size=batch_size, seed=seed,
+                                 validation_size=min(validation_size, len(mnist.x_train) // 2))
+    result = run_training(mnist, output, config, stderr, resume=resume)
+    if result.interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+ModelOption = Annotated[Path | None, typer.Option(
+    "--model", "-m", help=f"ONNX model file (or its folder). Default: the shipped model, or ${MODEL_ENV_VAR}.",
+    show_default=False)]
+
+
+@app.command()
+@friendly_errors
+def predict(
+    inputs: Annotated[list[str], typer.Argument(
+        metavar="IMAGE", help="Image files, folders, globs, or - to read paths from stdin (one a line).",
+        show_default=False)],
+    fmt: Annotated[RowFormat | None, typer.Option(
+        "--format", "-f", help="Output format. Default: table on a terminal, jsonl otherwise.",
+        show_default=False)] = None,
+    model: ModelOption = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Read folders recursively.")] = False,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=10, help="Also list the K likeliest digits.")]
+        = SETTINGS.predict.top_k,
+    min_confidence: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Rows below this confidence get status 'low confidence'.")]
+        = SETTINGS.predict.min_confidence,
+    save_crops: Annotated[Path | None, typer.Option(
+        help="Write each 28x28 digit, as the model saw it, as a PNG into this folder.", show_default=False)]
+        = None,
+    workers: Annotated[int, typer.Option(min=1, help="Threads that decode and prepare images.")]
+        = SETTINGS.predict.workers,
+) -> None:
+    """Read the digit in each image and print one row per input.
+
+    Each image should show one handwritten digit: a photo, a scan or a
+    drawing, dark ink on light paper or light on dark. Rows carry path,
+    digit, confidence, status (ok, low confidence, no digit, error) and error.
+    Data goes to stdout, messages to stderr.
+
+    Exit status: 0 when every input was read (a blank page counts as read,
+    with status 'no digit'); 1 when any input could not be read; 2 usage
+    error; 3 model missing or corrupt.
+    """
+    from .commands import run_predict
+
+    config = dataclasses.replace(SETTINGS.predict, top_k=top_k, min_confidence=min_confidence, workers=workers)
+    code = run_predict(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, stderr)
+    raise typer.Exit(code)
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    model: ModelOption = None,
+    data: DataOption = None,
+    labelled: Annotated[Path | None, typer.Option(
+        "--labelled", "-l", help="Instead of MNIST: a folder of labelled images (<label>/<file> or "
+        "<source>/<label>/<file>) or a manifest TSV/CSV with path, label and optionally kind. "
+        "They go through the same pipeline as predict.", show_default=False)] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.table,
+    report: Annotated[Path | None, typer.Option(
+        help="Folder for pictures: confusion.png and mistakes.png (each mistake with what the model saw).",
+        show_default=False)] = None,
+) -> None:
+    """Measure a model: accuracy, per-digit precision/recall/F1, confusion matrix.
+
+    By default on the MNIST test set; with --labelled on your own labelled
+    images, reported per kind (from the manifest) or per source folder.
+    """
+    from .commands import run_evaluate_mnist, run_evaluate_photos
+
+    stdout = Console()
+    if labelled is not None:
+        code = run_evaluate_photos(labelled, model, fmt.value, report, SETTINGS.predict, stdout, stderr)
+    else:
+        code = run_evaluate_mnist(model, data, fmt.value, report, stdout, stderr)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point. A closed pipe (`digitcli predict ... | head`)
+    ends the process quietly, as it does `cat`, instead of a BrokenPipeError."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    app()

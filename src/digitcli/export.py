@@ -1,0 +1,140 @@
+"""Export the Keras CNN to ONNX, for the TensorFlow-free predict path.
+
+The network is a plain chain of a few layer kinds, so it is written straight
+into an ONNX graph with `onnx.helper`: BatchNorm is folded into the preceding
+convolution, Dropout disappears, and the result is checked against Keras by
+the tests. This avoids a converter that lags behind TensorFlow releases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+INPUT_NAME = "image"
+OUTPUT_NAME = "probabilities"
+
+
+class _Graph:
+    """Accumulates nodes and initializers, naming tensors as it goes."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.current = INPUT_NAME
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        self.initializers.append(numpy_helper.from_array(array.astype(np.float32), name))
+        return name
+
+    def add(self, op: str, name: str, extra_inputs: tuple[str, ...] = (), output: str | None = None,
+            **attrs) -> None:
+        output = output or f"{name}_out"
+        self.nodes.append(helper.make_node(op, [self.current, *extra_inputs], [output], name=name, **attrs))
+        self.current = output
+
+
+def _fold_batchnorm(kernel: np.ndarray, bias: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
+    """Fold y = gamma * (conv(x) + b - mean) / sqrt(var + eps) + beta into the conv."""
+    gamma, beta, mean, var = (np.asarray(w) for w in bn.get_weights())
+    factor = gamma / np.sqrt(var + bn.epsilon)
+    return kernel * factor, (bias - mean) * factor + beta
+
+
+def _same_pads(kernel_size: tuple[int, int]) -> list[int]:
+    kh, kw = kernel_size
+    return [(kh - 1) // 2, (kw - 1) // 2, kh // 2, kw // 2]
+
+
+def _pool_same_pads(size: tuple[int, int], kernel: tuple[int, int], strides: tuple[int, int]) -> list[int]:
+    """TensorFlow's 'same' padding: the extra pixel goes at the end."""
+    begin, end = [], []
+    for n, k, s in zip(size, kernel, strides):
+        total = max((-(-n // s) - 1) * s + k - n, 0)
+        begin.append(total // 2)
+        end.append(total - total // 2)
+    return begin + end
+
+
+def _kernel_and_bias(layer, following) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A Conv2D's or Dense's weights, with a following BatchNorm folded in;
+    the flag says whether it was (and so is to be skipped)."""
+    weights = layer.get_weights()
+    kernel = np.asarray(weights[0])
+    bias = np.asarray(weights[1]) if layer.use_bias else np.zeros(kernel.shape[-1], np.float32)
+    if following is not None and following.__class__.__name__ == "BatchNormalization":
+        return (*_fold_batchnorm(kernel, bias, following), True)
+    return kernel, bias, False
+
+
+def _add_activation(graph: _Graph, layer) -> None:
+    activation = layer.activation.__name__
+    if activation == "relu":
+        graph.add("Relu", f"{layer.name}_relu")
+    elif activation == "softmax":
+        graph.add("Softmax", f"{layer.name}_softmax", axis=1)
+    elif activation != "linear":
+        raise ValueError(f"{layer.name}: activation {activation} is not supported")
+
+
+def keras_to_onnx(model) -> onnx.ModelProto:
+    """Translate a chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
+    layers into an ONNX model with input (N, 28, 28, 1) NHWC, like Keras."""
+    graph = _Graph()
+    size = model.input_shape[1]
+    graph.add("Transpose", "to_nchw", perm=[0, 3, 1, 2])
+    layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
+    index = 0
+    while index < len(layers):
+        layer = layers[index]
+        kind = layer.__class__.__name__
+        following = layers[index + 1] if index + 1 < len(layers) else None
+        if kind == "Conv2D":
+            if layer.padding == "same" and tuple(layer.strides) != (1, 1):
+                raise ValueError(f"{layer.name}: strided 'same' convolution is not supported")
+            kernel, bias, folded = _kernel_and_bias(layer, following)
+            index += folded
+            pads = _same_pads(layer.kernel_size) if layer.padding == "same" else [0, 0, 0, 0]
+            graph.add("Conv", layer.name,
+                      (graph.constant(f"{layer.name}_W", kernel.transpose(3, 2, 0, 1)),
+                       graph.constant(f"{layer.name}_B", bias)),
+                      kernel_shape=list(layer.kernel_size), strides=list(layer.strides), pads=pads)
+            _add_activation(graph, layer)
+        elif kind == "Dense":
+            kernel, bias, folded = _kernel_and_bias(layer, following)
+            index += folded
+            graph.add("Gemm", layer.name,
+                      (graph.constant(f"{layer.name}_W", kernel), graph.constant(f"{layer.name}_B", bias)))
+            _add_activation(graph, layer)
+        elif kind == "ReLU":
+            graph.add("Relu", layer.name)
+        elif kind == "MaxPooling2D":
+            pads = [0, 0, 0, 0]
+            if layer.padding == "same":
+                pads = _pool_same_pads(tuple(layer.input.shape[1:3]), layer.pool_size, layer.strides)
+            graph.add("MaxPool", layer.name, kernel_shape=list(layer.pool_size), strides=list(layer.strides),
+                      pads=pads)
+        elif kind == "GlobalAveragePooling2D":
+            graph.add("GlobalAveragePool", layer.name)
+            graph.add("Flatten", f"{layer.name}_flatten", axis=1)
+        elif kind == "Flatten":
+            # Keras flattens NHWC; go back to that order first.
+            graph.add("Transpose", f"{layer.name}_to_nhwc", perm=[0, 2, 3, 1])
+            graph.add("Flatten", layer.name, axis=1)
+        elif kind != "Dropout":  # Dropout is the identity at inference
+            raise ValueError(f"layer {layer.name} of kind {kind} cannot be exported to ONNX")
+        index += 1
+    graph.nodes[-1].output[0] = OUTPUT_NAME
+    graph_proto = helper.make_graph(
+        graph.nodes, "digitcli_cnn",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", size, size, 1])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", 10])],
+        graph.initializers,
+    )
+    onnx_model = helper.make_model(graph_proto, producer_name="digitcli",
+                                   opset_imports=[helper.make_opsetid("", OPSET)])
+    onnx_model.ir_version = 8
+    onnx.checker.check_model(onnx_model)
+    return onnx_model

@@ -1,0 +1,40 @@
+"""The convolutional network (Keras). Imported only by training and by
+evaluating a `.keras` file, because importing TensorFlow costs seconds."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .config import SETTINGS, ImageConvention
+
+
+def conv_bn_relu(x, filters: int, kernel: int = 3, strides: int = 1, name: str = ""):
+    """Conv (no bias: BatchNorm has one) -> BatchNorm -> ReLU."""
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
+                      name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_model(image: ImageConvention = SETTINGS.image) -> keras.Model:
+    """A VGG-style CNN sized for CPU training: three stages of two
+    Conv-BN-ReLU blocks (16, 32, 64 filters), each followed by max pooling,
+    then a dropout-regularised dense head. Most parameters sit in the head,
+    where they are cheap; the convolutions stay narrow, where they are costly.
+
+    Input: (28, 28, 1) float32 in [0, 1], white digit on black.
+    Output: 10 softmax probabilities.
+    """
+    inputs = keras.Input(shape=(image.size, image.size, 1), name="image")
+    x = inputs
+    for stage, filters in enumerate((16, 32, 64), start=1):
+        x = conv_bn_relu(x, filters, name=f"s{stage}a")
+        x = conv_bn_relu(x, filters, name=f"s{stage}b")
+        x = layers.MaxPooling2D(padding="same", name=f"s{stage}_pool")(x)   # 28 -> 14 -> 7 -> 4
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(0.4, name="dropout1")(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.3, name="dropout2")(x)
+    outputs = layers.Dense(image.num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="digitcli_cnn")

@@ -1,0 +1,129 @@
+"""Pictures for `evaluate --report DIR`, where a person would rather look than
+read: the confusion matrix, and every mistake with what the model saw.
+
+Drawn with OpenCV (no plotting library needed), written atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .fileio import atomic_write_bytes
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+WHITE, BLACK, RED, GREEN, GREY = (255, 255, 255), (0, 0, 0), (40, 40, 220), (60, 160, 60), (128, 128, 128)
+MAX_TILES = 400  # a grid past this is not looked at; the JSON output has every row
+
+
+def _png(image: np.ndarray) -> bytes:
+    _, encoded = cv2.imencode(".png", image)
+    return encoded.tobytes()
+
+
+def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.4,
+          colour=BLACK, thickness: int = 1) -> None:
+    cv2.putText(image, text, origin, FONT, scale, colour, thickness, cv2.LINE_AA)
+
+
+def confusion_matrix_image(confusion: np.ndarray, title: str) -> np.ndarray:
+    """A 10x10 heat map, counts in the cells, errors in red shades."""
+    cell, margin_left, margin_top = 44, 70, 70
+    n = confusion.shape[0]
+    image = np.full((margin_top + n * cell + 20, margin_left + n * cell + 20, 3), 255, np.uint8)
+    _text(image, title, (10, 22), 0.55, thickness=1)
+    _text(image, "predicted", (margin_left + n * cell // 2 - 35, 42))
+    _text(image, "true", (8, margin_top + n * cell // 2))
+    row_totals = np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    share = confusion / row_totals
+    for t in range(n):
+        _text(image, str(t), (margin_left - 18, margin_top + t * cell + cell // 2 + 5), 0.5)
+        _text(image, str(t), (margin_left + t * cell + cell // 2 - 5, margin_top - 8), 0.5)
+        for p in range(n):
+            x0, y0 = margin_left + p * cell, margin_top + t * cell
+            strength = float(share[t, p])
+            if t == p:
+                colour = tuple(int(255 - strength * (255 - c)) for c in GREEN)
+            else:
+                colour = tuple(int(255 - min(1.0, strength * 10) * (255 - c)) for c in RED)
+            cv2.rectangle(image, (x0, y0), (x0 + cell, y0 + cell), colour, -1)
+            cv2.rectangle(image, (x0, y0), (x0 + cell, y0 + cell), GREY, 1)
+            count = int(confusion[t, p])
+            if count:
+                label = str(count)
+                size = cv2.getTextSize(label, FONT, 0.38, 1)[0]
+                _text(image, label, (x0 + (cell - size[0]) // 2, y0 + (cell + size[1]) // 2), 0.38)
+    return image
+
+
+def digit_tile(digit: np.ndarray, side: int) -> np.ndarray:
+    """A 28x28 float digit in [0, 1], scaled up without blur, as BGR."""
+    gray = np.clip(digit * 255.0, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(cv2.resize(gray, (side, side), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2BGR)
+
+
+def thumbnail(image: np.ndarray, side: int, box: Sequence[int] | None = None) -> np.ndarray:
+    """The original image letterboxed into side x side, the digit's box drawn."""
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    image = image.copy()
+    if box is not None:
+        x, y, w, h = box
+        scale_back = max(image.shape[:2]) / side
+        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 180, 255), max(1, round(2 * scale_back)))
+    scale = side / max(image.shape[:2])
+    resized = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST)
+    tile = np.full((side, side, 3), 235, np.uint8)
+    y0, x0 = (side - resized.shape[0]) // 2, (side - resized.shape[1]) // 2
+    tile[y0:y0 + resized.shape[0], x0:x0 + resized.shape[1]] = resized
+    return tile
+
+
+def grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
+    if not tiles:
+        return np.full((60, 400, 3), 255, np.uint8)
+    height, width = tiles[0].shape[:2]
+    rows = -(-len(tiles) // columns)
+    canvas = np.full((rows * height, columns * width, 3), 255, np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, columns)
+        canvas[r * height:(r + 1) * height, c * width:(c + 1) * width] = tile
+    return canvas
+
+
+def mnist_mistakes_image(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray,
+                         confidence: np.ndarray) -> np.ndarray:
+    """Each misread MNIST digit, with 'true -> predicted (confidence)'."""
+    tiles = []
+    for index in np.flatnonzero(truth != predicted)[:MAX_TILES]:
+        tile = np.full((112, 96, 3), 255, np.uint8)
+        tile[4:88, 6:90] = digit_tile(images[index] / 255.0, 84)
+        colour = RED
+        _text(tile, f"{truth[index]} -> {predicted[index]} {confidence[index]:.0%}", (6, 104), 0.4, colour)
+        tiles.append(tile)
+    return grid(tiles, 12)
+
+
+def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, box, truth: int,
+                       predicted: int | None, confidence: float | None, name: str, note: str = "") -> np.ndarray:
+    """The original with the digit's box, the 28x28 the model saw, and the verdict."""
+    side = 120
+    tile = np.full((side + 44, 2 * side + 12, 3), 255, np.uint8)
+    if original is not None:
+        tile[4:4 + side, 4:4 + side] = thumbnail(original, side, box)
+    if digit is not None:
+        tile[4:4 + side, side + 8:2 * side + 8] = digit_tile(digit, side)
+    verdict = (f"true {truth}, read {predicted} ({confidence:.0%})" if predicted is not None
+               else f"true {truth}, {note or 'not read'}")
+    _text(tile, verdict, (4, side + 20), 0.42, RED)
+    _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
+    return tile
+
+
+def write_png(path: Path, image: np.ndarray) -> Path:
+    atomic_write_bytes(path, _png(image))
+    return path

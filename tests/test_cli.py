@@ -1,0 +1,198 @@
+"""The command line, through typer's CliRunner and a few real processes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import synthetic
+from conftest import ROOT, write_image
+from typer.testing import CliRunner
+
+from digitcli.cli import app
+
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """Three readable photos, one blank page and one file that is no image."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for digit in (3, 7, 0):
+        write_image(folder / f"{digit}.png", synthetic.digit_on_paper(digit, 240, seed=digit))
+    write_image(folder / "blank.png", synthetic.paper(200, 200, seed=9))
+    (folder / "notes.jpg").write_text("this is not a picture")
+    return folder
+
+
+def records(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_help_explains_commands_and_exit_codes(runner):
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("predict", "train", "evaluate", "Exit status"):
+        assert word in result.output
+    assert "stdin" in runner.invoke(app, ["predict", "--help"]).output
+
+
+def test_predict_jsonl_rows_carry_the_contract_fields(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "jsonl", str(photos)])
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in records(result.stdout)}
+    assert set(rows) == {"0.png", "3.png", "7.png", "blank.png", "notes.jpg"}
+    for row in rows.values():
+        assert set(row) == {"path", "digit", "confidence", "status", "error"}
+    assert rows["3.png"]["digit"] == 3 and rows["7.png"]["digit"] == 7 and rows["0.png"]["digit"] == 0
+    assert 0.5 < rows["3.png"]["confidence"] <= 1.0 and rows["3.png"]["error"] is None
+    assert rows["blank.png"] == {**rows["blank.png"], "digit": None, "confidence": None, "status": "no digit"}
+    assert rows["notes.jpg"]["status"] == "error" and "not an image" in rows["notes.jpg"]["error"]
+    assert result.exit_code == 1   # one input failed
+
+
+def test_predict_exit_zero_when_every_input_was_read(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "jsonl", str(photos / "3.png"), str(photos / "blank.png")])
+    assert result.exit_code == 0
+
+
+def test_predict_csv_and_tsv(runner, photos):
+    for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+        result = runner.invoke(app, ["predict", "-f", fmt, str(photos / "7.png"), str(photos / "blank.png")])
+        table = list(csv.DictReader(io.StringIO(result.stdout), delimiter=delimiter))
+        assert [r["digit"] for r in table] == ["7", ""]
+        assert list(table[0]) == ["path", "digit", "confidence", "status", "error"]
+
+
+def test_predict_json_array_and_top_k(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "json", "-k", "3", str(photos / "0.png")])
+    (row,) = json.loads(result.stdout)
+    assert row["digit"] == 0 and len(row["top_k"]) == 3
+    assert row["top_k"][0]["digit"] == 0
+    assert row["top_k"][0]["confidence"] >= row["top_k"][1]["confidence"] >= row["top_k"][2]["confidence"]
+
+
+def test_predict_table_for_people(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "table", str(photos / "3.png"), str(photos / "notes.jpg")])
+    assert "3.png" in result.stdout and "confidence" in result.stdout
+    assert "not an image" in result.stdout
+
+
+def test_predict_reads_paths_from_stdin(runner, photos):
+    paths = f"{photos / '3.png'}\n{photos / '7.png'}\n"
+    result = runner.invoke(app, ["predict", "-f", "jsonl", "-"], input=paths)
+    assert [r["digit"] for r in records(result.stdout)] == [3, 7]
+
+
+def test_predict_missing_file_gets_its_row(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "jsonl", str(photos / "3.png"), str(photos / "gone.png")])
+    rows = records(result.stdout)
+    assert rows[1]["status"] == "error" and rows[1]["error"] == "no such file"
+    assert result.exit_code == 1
+
+
+def test_predict_low_confidence_is_marked(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "jsonl", "--min-confidence", "1.0", str(photos / "3.png")])
+    assert records(result.stdout)[0]["status"] == "low confidence"
+
+
+def test_predict_saves_crops(runner, photos, tmp_path):
+    crops = tmp_path / "crops"
+    runner.invoke(app, ["predict", "-f", "jsonl", "--save-crops", str(crops), str(photos)])
+    saved = sorted(p.name for p in crops.iterdir())
+    assert saved == ["0.png", "3.png", "7.png"]
+    crop = cv2.imread(str(crops / "3.png"), cv2.IMREAD_UNCHANGED)
+    assert crop.shape == (28, 28) and crop.max() > 200 and crop[0].max() == 0
+
+
+def test_predict_bad_format_is_a_usage_error(runner, photos):
+    result = runner.invoke(app, ["predict", "-f", "xml", str(photos)])
+    assert result.exit_code == 2
+
+
+def test_predict_missing_model_exit_code(runner, photos, tmp_path):
+    result = runner.invoke(app, ["predict", "-m", str(tmp_path / "none.onnx"), str(photos)])
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert "none.onnx" in result.output
+
+
+def test_evaluate_mnist_json(runner, tiny_npz):
+    result = runner.invoke(app, ["evaluate", "--data", str(tiny_npz), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)["mnist_test"]
+    assert report["count"] == 200 and 0.0 <= report["accuracy"] <= 1.0
+    assert np.array(report["confusion_matrix"]).sum() == 200
+    assert len(report["per_class"]) == 10
+
+
+def test_evaluate_labelled_folder_with_report(runner, tmp_path):
+    root = tmp_path / "mine"
+    for digit in (1, 4, 8):
+        (root / "phone" / str(digit)).mkdir(parents=True)
+        write_image(root / "phone" / str(digit) / "a.jpg", synthetic.digit_on_paper(digit, 260, seed=digit))
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["evaluate", "--labelled", str(root), "-f", "json", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["overall"]["count"] == 3 and out["by_group"]["phone"]["count"] == 3
+    assert (report / "confusion.png").exists() and (report / "mistakes.png").exists()
+    assert cv2.imread(str(report / "confusion.png")) is not None
+
+
+def test_evaluate_missing_data_is_a_message_not_a_traceback(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("DIGITCLI_DATA", raising=False)
+    result = runner.invoke(app, ["evaluate", "--data", str(tmp_path / "nope.npz")])
+    assert result.exit_code == 4 and "Traceback" not in result.output
+    assert "DIGITCLI_DATA" in result.output
+
+
+def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
+    """One epoch on 600 drawn digits: it must finish, write the three files
+    and do far better than the 10% of guessing."""
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["train", "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8",
+                                 "--validation-size", "100", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "digitcli.json").read_text())
+    assert card["metrics"]["mnist_test_accuracy"] > 0.3
+    assert card["training"]["epochs_run"] == 1 and card["parameters"] > 0
+    for model in ("digitcli.onnx", "digitcli.keras"):   # OpenCV on the export, and Keras itself
+        evaluated = runner.invoke(app, ["evaluate", "-m", str(out / model), "--data", str(tiny_npz), "-f", "json"])
+        accuracy = json.loads(evaluated.stdout)["mnist_test"]["accuracy"]
+        assert abs(accuracy - card["metrics"]["mnist_test_accuracy"]) < 1e-6, model
+
+
+def run_cli(*args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitcli", *args], capture_output=True, text=True,
+                          input=stdin, timeout=120, check=False)
+
+
+def test_real_process_pipe_defaults_to_jsonl_and_stderr_gets_messages(photos):
+    result = run_cli("predict", str(photos / "7.png"), str(photos / "notes.jpg"))
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["digit"] for r in rows] == [7, None]
+    assert "notes.jpg" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1
+
+
+def test_real_process_usage_error_exit_2():
+    result = run_cli("predict", "--no-such-option")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_real_process_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("digitcli ")

@@ -1,0 +1,62 @@
+"""Metrics and labelled folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitcli.errors import DataError
+from digitcli.evaluation import compute_metrics, find_labelled_images
+
+
+def test_metrics_on_a_known_confusion():
+    truth = np.array([0, 0, 1, 1, 1, 2])
+    predicted = np.array([0, 1, 1, 1, -1, 2])
+    m = compute_metrics(truth, predicted)
+    assert m.accuracy == pytest.approx(4 / 6)
+    assert m.confusion[0, 0] == 1 and m.confusion[0, 1] == 1 and m.confusion[1, 1] == 2
+    assert m.confusion.sum() == 5   # the unread image is wrong, and in no cell
+    assert m.precision[1] == pytest.approx(2 / 3) and m.recall[1] == pytest.approx(2 / 3)
+    assert m.recall[2] == 1.0 and m.precision[5] == 0.0
+
+
+def test_labelled_layouts(tmp_path):
+    for rel in ("a/3/x.png", "a/4/y.jpg", "b/7/z.png", "b/notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    items = find_labelled_images(tmp_path)
+    assert sorted((i.group, i.label) for i in items) == [("a", 3), ("a", 4), ("b", 7)]
+
+
+def test_manifest_with_kind(tmp_path):
+    (tmp_path / "MANIFEST.tsv").write_text("relpath\tlabel\tkind\nx/1.png\t1\tphoto\ny/2.png\t2\tdrawing\n")
+    items = find_labelled_images(tmp_path)
+    assert [(i.group, i.label) for i in items] == [("photo", 1), ("drawing", 2)]
+    assert items[0].path == tmp_path / "x" / "1.png"
+
+
+def test_bad_manifest_line_is_reported(tmp_path):
+    (tmp_path / "MANIFEST.tsv").write_text("path\tlabel\nx.png\tseven\n")
+    with pytest.raises(DataError, match="MANIFEST.tsv:2"):
+        find_labelled_images(tmp_path)
+
+
+def test_empty_folder_is_reported(tmp_path):
+    with pytest.raises(DataError, match="no labelled images"):
+        find_labelled_images(tmp_path)
+
+
+def test_temperature_fixes_overconfidence():
+    from digitcli.calibration import apply_temperature, expected_calibration_error, fit_temperature
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 4000)
+    logits = rng.normal(0, 1, (4000, 10))
+    logits[np.arange(4000), labels] += 2.0          # right about 70% of the time
+    sharp = np.exp(4 * logits)                       # ...but sure of itself
+    sharp /= sharp.sum(axis=1, keepdims=True)
+    temperature = fit_temperature(sharp, labels)
+    assert temperature > 1.5   # it softens
+    calibrated = apply_temperature(sharp, temperature)
+    assert expected_calibration_error(calibrated, labels) < 0.03 < expected_calibration_error(sharp, labels)
+    np.testing.assert_array_equal(calibrated.argmax(axis=1), sharp.argmax(axis=1))

@@ -1,0 +1,161 @@
+"""The photo pipeline, step by step, on images drawn by the tests."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import synthetic
+
+from digitcli import preprocess as P
+from digitcli.errors import ImageError
+
+
+def encode(image: np.ndarray, ext: str, params=None) -> bytes:
+    return synthetic.encode(image, ext, params)
+
+
+def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
+    m = cv2.moments(digit)
+    return m["m10"] / m["m00"], m["m01"] / m["m00"]
+
+
+def test_output_follows_the_mnist_convention(digit_photo):
+    prepared = P.prepare_bytes(encode(digit_photo(7, 300, seed=1), ".png"))
+    digit = prepared.digit
+    assert prepared.status == "ok"
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert 0.0 <= digit.min() and digit.max() <= 1.0 and digit.max() > 0.9
+    cx, cy = centre_of_mass(digit)
+    assert abs(cx - 13.5) < 0.6 and abs(cy - 13.5) < 0.6
+    ys, xs = np.nonzero(digit > 0.05)
+    assert max(np.ptp(ys), np.ptp(xs)) + 1 <= 22   # 20x20 box plus anti-aliasing
+    assert np.ptp(ys) + 1 >= 18                  # a tall digit fills the box height
+    assert digit[0].max() == 0 and digit[:, 0].max() == 0  # white on black, black border
+
+
+def test_dark_on_light_and_light_on_dark_give_the_same_digit(digit_photo):
+    dark_on_light = digit_photo(3, 240, seed=2)
+    light_on_dark = 255 - dark_on_light
+    a = P.prepare_bytes(encode(dark_on_light, ".png"))
+    b = P.prepare_bytes(encode(light_on_dark, ".png"))
+    assert a.inverted and not b.inverted
+    assert np.abs(a.digit - b.digit).mean() < 0.02
+
+
+@pytest.mark.parametrize("ext,params", [(".jpg", [cv2.IMWRITE_JPEG_QUALITY, 85]), (".png", None), (".bmp", None),
+                                        (".tiff", None), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 90])])
+def test_decodes_common_formats(digit_photo, ext, params):
+    prepared = P.prepare_bytes(encode(digit_photo(5, 200, seed=3), ext, params))
+    assert prepared.status == "ok" and prepared.size == (200, 200)
+
+
+def test_sixteen_bit_png_reads_like_eight_bit(digit_photo):
+    gray = cv2.cvtColor(digit_photo(2, 200, seed=4), cv2.COLOR_BGR2GRAY)
+    eight = P.prepare_bytes(encode(gray, ".png"))
+    sixteen = P.prepare_bytes(encode(gray.astype(np.uint16) * 257, ".png"))
+    np.testing.assert_allclose(eight.digit, sixteen.digit, atol=1e-6)
+
+
+def test_transparent_canvas_is_composited_on_white():
+    stroke = synthetic.draw_digit(np.zeros((200, 200, 3), np.uint8), 4, (100, 100), 140, (255, 255, 255), 12)
+    bgra = np.zeros((200, 200, 4), np.uint8)   # black ink colour, shape only in alpha
+    bgra[:, :, 3] = stroke[:, :, 0]
+    prepared = P.prepare_bytes(encode(bgra, ".png"))
+    assert prepared.status == "ok" and prepared.inverted   # dark ink on white, once composited
+    reference = P.prepare_bytes(encode(255 - stroke, ".png"))
+    assert np.abs(prepared.digit - reference.digit).mean() < 0.02
+
+
+def test_exif_orientation_is_honoured(digit_photo):
+    upright = digit_photo(7, 320, seed=5)
+    rotated = P.prepare_bytes(synthetic.phone_photo_rotated(upright))
+    plain = P.prepare_bytes(encode(upright, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 90]))
+    assert rotated.size == (320, 320)
+    assert np.abs(rotated.digit - plain.digit).mean() < 0.03
+
+
+def test_blank_and_flat_images_have_no_digit():
+    for image in (np.full((300, 300), 255, np.uint8), np.zeros((300, 300), np.uint8),
+                  synthetic.paper(400, 300, seed=6)):
+        prepared = P.prepare_bytes(encode(image, ".png"))
+        assert prepared.status == "no digit" and prepared.digit is None
+
+
+def test_small_digit_on_a_big_uneven_page_is_found():
+    page = synthetic.add_vignette(synthetic.paper(1500, 2000, seed=7), 0.3)
+    page = synthetic.draw_digit(page, 4, (1400, 500), 150, (25, 25, 25), 9, seed=7)
+    prepared = P.prepare_bytes(encode(page, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 90]))
+    x, y, w, h = prepared.box
+    assert prepared.status == "ok"
+    assert 1330 < x + w / 2 < 1470 and 430 < y + h / 2 < 570
+
+
+def test_ruled_lines_and_margin_are_not_the_digit():
+    page = synthetic.rule_lines(synthetic.paper(600, 800, seed=8), 40, margin_x=100)
+    page = synthetic.draw_digit(page, 1, (420, 300), 180, (120, 40, 20), 8, seed=8)
+    prepared = P.prepare_bytes(encode(page, ".png"))
+    _, _, w, h = prepared.box
+    assert w < 150 and 150 <= h < 260, prepared.box
+
+
+def test_shadow_across_the_page_is_not_ink():
+    page = synthetic.draw_digit(synthetic.paper(500, 500, seed=9), 2, (250, 250), 280, (40, 40, 40), 14, seed=9)
+    prepared = P.prepare_bytes(encode(synthetic.add_shadow(page, 0.4), ".jpg"))
+    _, _, w, h = prepared.box
+    assert w < 260 and h < 330
+
+
+def test_specks_are_dropped_and_strokes_of_one_digit_kept_together():
+    page = synthetic.paper(300, 300, seed=10)
+    page = synthetic.draw_digit(page, 5, (150, 150), 200, (20, 20, 20), 10, seed=10)  # 5: two strokes
+    cv2.circle(page, (20, 280), 2, (20, 20, 20), -1)
+    prepared = P.prepare_bytes(encode(page, ".png"))
+    x, y, _, h = prepared.box
+    assert x > 30 and y + h < 275 and h > 180   # the speck is out, the flag is in
+
+
+def test_thin_strokes_are_thickened_to_mnist_pen_width():
+    page = synthetic.draw_digit(synthetic.paper(800, 800, seed=11), 7, (400, 400), 600, (30, 30, 30), 3, seed=11)
+    digit = P.prepare_bytes(encode(page, ".png")).digit
+    assert (digit > 0.5).sum() > 40   # a hair line would leave a faint trace
+
+
+def test_tiny_inputs_such_as_usps_16px_are_read():
+    small = cv2.resize(255 - synthetic.draw_digit(np.zeros((64, 64, 3), np.uint8), 0, (32, 32), 60,
+                                                  (255, 255, 255), 8)[:, :, 0], (16, 16), interpolation=cv2.INTER_AREA)
+    prepared = P.prepare_bytes(encode(small, ".png"))
+    assert prepared.status == "ok" and prepared.size == (16, 16)
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"", "empty"),
+    (b"<html><body>not a picture</body></html>", "not an image"),
+    (bytes(range(256)) * 10, "not an image"),
+])
+def test_undecodable_bytes_raise_image_error(data, message):
+    with pytest.raises(ImageError, match=message):
+        P.prepare_bytes(data)
+
+
+def test_truncated_jpeg_is_an_error_not_a_guess(digit_photo):
+    data = encode(digit_photo(8, 300, seed=12), ".jpg")
+    with pytest.raises(ImageError, match="truncated"):
+        P.prepare_bytes(data[: len(data) // 2])
+
+
+def test_one_pixel_image_has_no_digit():
+    assert P.prepare_bytes(encode(np.zeros((1, 1), np.uint8), ".png")).status == "no digit"
+
+
+def test_image_dimensions_from_headers(digit_photo):
+    image = digit_photo(1, 123, seed=13)[:, :100]
+    assert P.image_dimensions(encode(image, ".png")) == (100, 123)
+    assert P.image_dimensions(encode(image, ".jpg")) == (100, 123)
+    assert P.image_dimensions(b"GIF89a") is None
+
+
+def test_stroke_width_of_a_drawn_bar():
+    mask = np.zeros((100, 100), np.uint8)
+    mask[20:80, 45:51] = 255
+    assert 5 < P.stroke_width(mask) < 7.5

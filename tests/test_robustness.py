@@ -1,0 +1,117 @@
+"""Hostile inputs: the pipeline returns a result or a clean ImageError for any
+bytes and any array, and predict gives every bad file its own row."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+import synthetic
+from conftest import write_image
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from typer.testing import CliRunner
+
+from digitcli import preprocess as P
+from digitcli.cli import app
+from digitcli.errors import ImageError
+
+
+def prepared_or_clean_error(call, *args) -> None:
+    try:
+        result = call(*args)
+    except ImageError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert result.status in ("ok", "no digit")
+    if result.digit is not None:
+        assert result.digit.shape == (28, 28) and np.isfinite(result.digit).all()
+        assert 0.0 <= result.digit.min() and result.digit.max() <= 1.0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_arbitrary_bytes(data):
+    prepared_or_clean_error(P.prepare_bytes, data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"RIFF\x00\x00\x00\x00WEBP"]),
+       st.binary(max_size=2048))
+def test_arbitrary_bytes_behind_a_real_signature(magic, tail):
+    prepared_or_clean_error(P.prepare_bytes, magic + tail)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4))
+def test_corrupted_real_images(seed, flips):
+    """Real PNG and JPEG bytes with random bytes overwritten or cut off."""
+    rng = np.random.default_rng(seed)
+    image = synthetic.digit_on_paper(int(seed % 10), 96, seed=seed % 1000)
+    for ext in (".png", ".jpg"):
+        data = bytearray(synthetic.encode(image, ext))
+        for _ in range(flips):
+            data[int(rng.integers(0, len(data)))] = int(rng.integers(0, 256))
+        cut = int(rng.integers(len(data) // 2, len(data) + 1))
+        prepared_or_clean_error(P.prepare_bytes, bytes(data[:cut]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(
+    arrays(np.uint8, st.tuples(st.integers(1, 64), st.integers(1, 64))),
+    arrays(np.uint8, st.tuples(st.integers(1, 48), st.integers(1, 48), st.sampled_from([1, 3, 4]))),
+    arrays(np.uint16, st.tuples(st.integers(1, 48), st.integers(1, 48))),
+    arrays(np.float32, st.tuples(st.integers(1, 32), st.integers(1, 32)),
+           elements=st.floats(0, 1, width=32)),
+))
+def test_arbitrary_arrays(array):
+    prepared_or_clean_error(P.prepare_array, array)
+
+
+@pytest.fixture
+def hostile_folder(tmp_path):
+    """Every bad input the reliability issue lists, beside good ones."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    good = {d: synthetic.digit_on_paper(d, 240, seed=20 + d) for d in range(10)}
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "page.jpg").write_text("<!doctype html><html><body>404</body></html>")
+    jpeg = synthetic.encode(good[0], ".jpg")
+    (folder / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (folder / "random.png").write_bytes(np.random.default_rng(0).integers(0, 256, 5000, np.uint8).tobytes())
+    write_image(folder / "one_pixel.png", np.zeros((1, 1), np.uint8))
+    write_image(folder / "all_white.png", np.full((300, 300), 255, np.uint8))
+    write_image(folder / "all_black.png", np.zeros((300, 300), np.uint8))
+    unreadable = write_image(folder / "no_permission.png", good[1])
+    os.chmod(unreadable, 0)
+    write_image(folder / "2_sixteen_bit.png", cv2.cvtColor(good[2], cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257)
+    bgra = np.zeros((240, 240, 4), np.uint8)
+    bgra[:, :, 3] = 255 - cv2.cvtColor(good[3], cv2.COLOR_BGR2GRAY)
+    write_image(folder / "3_transparent.png", bgra)
+    write_image(folder / "4_drawing.webp", good[4], [cv2.IMWRITE_WEBP_QUALITY, 90])
+    write_image(folder / "5_scan.tiff", good[5])
+    (folder / "7_phone.jpg").write_bytes(synthetic.phone_photo_rotated(good[7]))
+    big = cv2.resize(good[9], (9000, 9000), interpolation=cv2.INTER_LINEAR)
+    write_image(folder / "9_huge.png", big, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return folder
+
+
+def test_predict_over_hostile_folder(hostile_folder):
+    result = CliRunner().invoke(app, ["predict", "-f", "jsonl", str(hostile_folder / "missing.jpg"),
+                                      str(hostile_folder)])
+    rows = {os.path.basename(r["path"]): r for r in map(json.loads, result.stdout.splitlines())}
+    assert len(rows) == 15
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    for name in ("missing.jpg", "empty.jpg", "page.jpg", "truncated.jpg", "random.png"):
+        assert rows[name]["status"] == "error" and rows[name]["error"], rows[name]
+    if os.geteuid() != 0:   # root reads any file
+        assert rows["no_permission.png"]["error"] == "permission denied"
+    for name in ("one_pixel.png", "all_white.png", "all_black.png"):
+        assert rows[name]["status"] == "no digit" and rows[name]["digit"] is None, rows[name]
+    for name in ("2_sixteen_bit.png", "3_transparent.png", "4_drawing.webp", "5_scan.tiff", "7_phone.jpg",
+                 "9_huge.png"):
+        assert rows[name]["digit"] == int(name[0]), rows[name]

@@ -1,0 +1,28 @@
+"""The shipped model reads every image in samples/ right: the README's quick
+start. Each sample's true digit is the first character of its name."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, SHIPPED_MODEL
+
+from digitcli.predict import run_batch
+from digitcli.runtime import load_classifier
+
+SAMPLES = sorted((ROOT / "samples").iterdir())
+
+
+def test_there_are_enough_samples():
+    assert len(SAMPLES) >= 12
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return {row.path: row for row in run_batch(SAMPLES, load_classifier(SHIPPED_MODEL))}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_sample_is_read_right(rows, sample):
+    row = rows[str(sample)]
+    assert row.status == "ok", row
+    assert row.digit == int(sample.name[0]), f"{sample.name}: read {row.digit} ({row.confidence:.2f})"
