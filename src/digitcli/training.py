@@ -192,11 +192,16 @@ def use_average_if_better(model: keras.Model, keeper: KeepBest, train_data: tf.d
     return None
 
 
-def _raise_interrupt_on_sigterm():
-    """Treat SIGTERM like Ctrl-C, so `kill` also stops cleanly."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_cleanly_on_signals() -> dict:
+    """Ctrl-C, `kill` and `kill -INT` all stop training cleanly, even where
+    the shell started it with SIGINT ignored (a background job, CI). Returns
+    the previous handlers, to restore."""
     def handler(signum, frame):
         raise KeyboardInterrupt
-    return signal.signal(signal.SIGTERM, handler)
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
 
 
 def _learning_rate(config: TrainConfig, steps_per_epoch: int):
@@ -243,7 +248,7 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
         lambda images, labels: (images, tf.one_hot(labels, 10)))
     validation = (to_model_input(x_val), keras.utils.to_categorical(y_val, 10))
     interrupted = False
-    previous_handler = _raise_interrupt_on_sigterm()
+    previous_handlers = _stop_cleanly_on_signals()
     try:
         if initial_epoch < config.epochs:
             model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
@@ -252,7 +257,8 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+        for sig, previous in previous_handlers.items():
+            signal.signal(sig, previous)
     seconds = time.monotonic() - started
     if interrupted:
         console.log(f"interrupted after epoch {keeper.last_epoch}; the model in {output} is unchanged. "
