@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .config import PredictConfig
 from .errors import ExitCode
@@ -34,6 +33,8 @@ def progress(console: Console, total: int) -> Iterator[Callable[..., None]]:
     if not console.is_terminal or total < PROGRESS_AFTER:
         yield lambda *_: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     bar = Progress(TextColumn("reading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=console, transient=True)
     task = bar.add_task("reading", total=total)

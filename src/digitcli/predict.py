@@ -9,8 +9,9 @@ Every per-file problem becomes a row with an error; nothing stops the batch.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -107,12 +108,16 @@ def classify_rows(rows: list[Row], classifier: Classifier, config: PredictConfig
 
 def run_batch(paths: Iterable[Path], classifier: Classifier, config: PredictConfig = SETTINGS.predict,
               on_row: Callable[[Row], None] | None = None) -> Iterator[Row]:
-    """Yield one Row per path, in order, reading and preparing in parallel."""
+    """Yield one Row per path, in order. Threads read and prepare images
+    ahead of the batch being classified (at most two batches in flight, so
+    memory stays bounded however many paths come)."""
     cv2.setNumThreads(1)  # parallelism comes from the pool, not inside each call
     paths = iter(paths)
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        while chunk := list(islice(paths, config.batch_size)):
-            rows = list(pool.map(prepare_path, chunk))
+        in_flight: deque[Future[Row]] = deque(pool.submit(prepare_path, p) for p in islice(paths, config.batch_size))
+        while in_flight:
+            rows = [in_flight.popleft().result() for _ in range(min(config.batch_size, len(in_flight)))]
+            in_flight.extend(pool.submit(prepare_path, p) for p in islice(paths, config.batch_size))
             classify_rows(rows, classifier, config)
             for row in rows:
                 if on_row is not None:

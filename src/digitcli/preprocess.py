@@ -146,7 +146,8 @@ def to_uint8_bgr_or_gray(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 4:
         image = composite_on_white(image)
     elif image.ndim == 3 and image.shape[2] == 2:   # gray + alpha
-        image = composite_on_white(cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR), image[:, :, 1])
+        image = composite_on_white(cv2.cvtColor(cv2.extractChannel(image, 0), cv2.COLOR_GRAY2BGR),
+                                   cv2.extractChannel(image, 1))
     return image
 
 
@@ -155,11 +156,13 @@ def composite_on_white(bgra: np.ndarray, alpha: np.ndarray | None = None) -> np.
 
     An image whose alpha is fully opaque keeps its colours as they are."""
     if alpha is None:
-        bgra, alpha = bgra[:, :, :3], bgra[:, :, 3]
+        alpha = cv2.extractChannel(bgra, 3)
+        bgra = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
     if alpha.min() == 255:
-        return np.ascontiguousarray(bgra)
-    weight = alpha.astype(np.float32)[..., None] / 255.0
-    return (bgra.astype(np.float32) * weight + 255.0 * (1.0 - weight)).astype(np.uint8)
+        return bgra
+    # white + alpha * (colour - white) = 255 - alpha * (255 - colour), in OpenCV's C loops
+    ink = cv2.multiply(cv2.bitwise_not(bgra), cv2.merge([alpha] * bgra.shape[2]), scale=1 / 255)
+    return cv2.bitwise_not(ink)
 
 
 # ------------------------------------------------------------ ink and paper
@@ -219,11 +222,13 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     both ways alike. Clearly dark lines mean dark ink; otherwise (light ink,
     or a digit filling the frame) the border, mostly paper, decides."""
     small = _resize_long_side(gray, config.polarity_side).astype(np.float32)
+    half = cv2.resize(small, (max(1, small.shape[1] // 2), max(1, small.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    blurred = [cv2.GaussianBlur(small, (0, 0), sigma) for sigma in (1.0, 2.0, 4.0)]
+    coarse = [cv2.GaussianBlur(half, (0, 0), sigma) for sigma in (2.0, 4.0)]   # sigma 4 and 8 at full size
     dark = light = 0.0
-    top = max(1, small.size // 1000)   # the strongest 0.1% of responses
-    blurred = {sigma: cv2.GaussianBlur(small, (0, 0), sigma) for sigma in (1.0, 2.0, 4.0, 8.0)}
-    for sigma in (1.0, 2.0, 4.0):
-        dog = (blurred[sigma] - blurred[2 * sigma]).ravel()
+    for fine, wide in ((blurred[0], blurred[1]), (blurred[1], blurred[2]), (coarse[0], coarse[1])):
+        dog = (fine - wide).ravel()
+        top = max(1, dog.size // 1000)   # the strongest 0.1% of responses
         dark -= float(np.partition(dog, top)[top])
         light += float(np.partition(dog, dog.size - top - 1)[dog.size - top - 1])
     if dark > config.dark_line_ratio * light:

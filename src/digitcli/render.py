@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+
+if TYPE_CHECKING:  # rich.table is imported only when a table is drawn
+    from rich.table import Table
 
 from .predict import STATUS_ERROR, STATUS_LOW, Row
 
@@ -71,6 +73,8 @@ def _note(row: Row) -> str:
 
 
 def results_table(rows: list[Row], top_k: int = 1) -> Table:
+    from rich.table import Table
+
     table = Table(show_edge=False, header_style="bold")
     table.add_column("file", overflow="fold")
     table.add_column("digit", justify="center")
@@ -102,6 +106,8 @@ def summary_line(rows_total: int, failed: int, no_digit: int, low: int) -> str:
 # ------------------------------------------------------------- evaluation
 
 def accuracy_table(title: str, groups: dict) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, show_edge=False, header_style="bold", title_justify="left")
     table.add_column("set")
     table.add_column("images", justify="right")
@@ -114,6 +120,8 @@ def accuracy_table(title: str, groups: dict) -> Table:
 
 
 def per_class_table(metrics) -> Table:
+    from rich.table import Table
+
     table = Table(title="per digit", show_edge=False, header_style="bold", title_justify="left")
     for column in ("digit", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="right")
@@ -124,6 +132,8 @@ def per_class_table(metrics) -> Table:
 
 
 def confusion_table(metrics) -> Table:
+    from rich.table import Table
+
     table = Table(title="confusion matrix (rows: true digit, columns: predicted)", show_edge=False,
                   header_style="bold", title_justify="left")
     table.add_column("")
