@@ -196,3 +196,13 @@ def test_real_process_usage_error_exit_2():
 def test_real_process_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("digitcli ")
+
+
+def test_train_without_validation_keeps_the_last_epoch(runner, tiny_npz, tmp_path):
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "model"
+    result = runner.invoke(app, ["train", "--data", str(tiny_npz), "--epochs", "2", "--batch-size", "8",
+                                 "--validation-size", "0", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "digitcli.json").read_text())
+    assert card["training"]["weights"] == "epoch 2" and "calibration" not in card

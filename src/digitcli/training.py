@@ -153,13 +153,14 @@ class KeepBest(keras.callbacks.Callback):
         return [w / len(self.averaged_epochs) for w in self.weight_sum]
 
     def on_epoch_end(self, epoch, logs=None):
-        accuracy = float((logs or {}).get("val_accuracy", 0.0))
+        logs = logs or {}
+        accuracy = float(logs.get("val_accuracy", 0.0))
         self.last_epoch = epoch + 1
         if self.average_from is not None and epoch + 1 >= self.average_from:
             weights = self.model.get_weights()
             self.weight_sum = weights if self.weight_sum is None else [s + w for s, w in zip(self.weight_sum, weights)]
             self.averaged_epochs.append(epoch + 1)
-        if accuracy > self.best_accuracy:
+        if accuracy > self.best_accuracy or "val_accuracy" not in logs:   # no validation: keep the last
             self.best_accuracy, self.best_epoch = accuracy, epoch + 1
             self.best_weights = self.model.get_weights()
             with atomic_path(self.checkpoint_dir / "best.weights.h5") as temp:
@@ -246,7 +247,7 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
                 f"{model.count_params():,} parameters, {config.epochs} epochs")
     train_data = make_train_dataset(x_train, y_train, config).map(
         lambda images, labels: (images, tf.one_hot(labels, 10)))
-    validation = (to_model_input(x_val), keras.utils.to_categorical(y_val, 10))
+    validation = (to_model_input(x_val), keras.utils.to_categorical(y_val, 10)) if len(x_val) else None
     interrupted = False
     previous_handlers = _stop_cleanly_on_signals()
     try:
@@ -268,7 +269,7 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
     if keeper.best_weights is not None:
         model.set_weights(keeper.best_weights)
     weights_from = f"epoch {keeper.best_epoch}"
-    if len(keeper.averaged_epochs) > 1:
+    if len(keeper.averaged_epochs) > 1 and validation is not None:
         weights_from = use_average_if_better(model, keeper, train_data, validation, console) or weights_from
     probabilities = model.predict(to_model_input(mnist.x_test), batch_size=1024, verbose=0)
     test_accuracy = float(np.mean(probabilities.argmax(axis=1) == mnist.y_test))
