@@ -115,3 +115,17 @@ def test_predict_over_hostile_folder(hostile_folder):
     for name in ("2_sixteen_bit.png", "3_transparent.png", "4_drawing.webp", "5_scan.tiff", "7_phone.jpg",
                  "9_huge.png"):
         assert rows[name]["digit"] == int(name[0]), rows[name]
+
+
+def test_unreadable_file_gets_a_clear_row(tmp_path, monkeypatch):
+    """Root reads any file, so the refusal is simulated where the file is read."""
+    from pathlib import Path
+
+    from digitcli.predict import prepare_path
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    row = prepare_path(tmp_path / "locked.png")
+    assert row.status == "error" and row.error == "permission denied"
