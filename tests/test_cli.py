@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -158,15 +159,20 @@ def test_evaluate_missing_data_is_a_message_not_a_traceback(runner, tmp_path, mo
     assert "DIGITCLI_DATA" in result.output
 
 
+def train_tiny(runner, data: Path, out: Path, epochs: int, validation_size: int) -> dict:
+    """Train on the tiny drawn digits through the CLI; return the model card."""
+    pytest.importorskip("tensorflow")
+    result = runner.invoke(app, ["train", "--data", str(data), "--epochs", str(epochs), "--batch-size", "8",
+                                 "--validation-size", str(validation_size), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "digitcli.json").read_text())
+
+
 def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
     """One epoch on 600 drawn digits: it must finish, write the three files
     and do far better than the 10% of guessing."""
-    pytest.importorskip("tensorflow")
     out = tmp_path / "model"
-    result = runner.invoke(app, ["train", "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "8",
-                                 "--validation-size", "100", "--output", str(out)])
-    assert result.exit_code == 0, result.output
-    card = json.loads((out / "digitcli.json").read_text())
+    card = train_tiny(runner, tiny_npz, out, epochs=1, validation_size=100)
     assert card["metrics"]["mnist_test_accuracy"] > 0.3
     assert card["training"]["epochs_run"] == 1 and card["parameters"] > 0
     for model in ("digitcli.onnx", "digitcli.keras"):   # OpenCV on the export, and Keras itself
@@ -199,10 +205,5 @@ def test_real_process_version():
 
 
 def test_train_without_validation_keeps_the_last_epoch(runner, tiny_npz, tmp_path):
-    pytest.importorskip("tensorflow")
-    out = tmp_path / "model"
-    result = runner.invoke(app, ["train", "--data", str(tiny_npz), "--epochs", "2", "--batch-size", "8",
-                                 "--validation-size", "0", "--output", str(out)])
-    assert result.exit_code == 0, result.output
-    card = json.loads((out / "digitcli.json").read_text())
+    card = train_tiny(runner, tiny_npz, tmp_path / "model", epochs=2, validation_size=0)
     assert card["training"]["weights"] == "epoch 2" and "calibration" not in card
