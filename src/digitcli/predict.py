@@ -108,13 +108,14 @@ def classify_rows(rows: list[Row], classifier: Classifier, config: PredictConfig
 
 def run_batch(paths: Iterable[Path], classifier: Classifier, config: PredictConfig = SETTINGS.predict,
               on_row: Callable[[Row], None] | None = None) -> Iterator[Row]:
-    """Yield one Row per path, in order. Threads read and prepare images
-    ahead of the batch being classified (at most two batches in flight, so
-    memory stays bounded however many paths come)."""
+    """Yield one Row per path, in order. Threads read and prepare the next
+    batch while the current one is collected and classified (two batches in
+    flight at most, so memory stays bounded however many paths come)."""
     cv2.setNumThreads(1)  # parallelism comes from the pool, not inside each call
     paths = iter(paths)
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        in_flight: deque[Future[Row]] = deque(pool.submit(prepare_path, p) for p in islice(paths, config.batch_size))
+        in_flight: deque[Future[Row]] = deque(pool.submit(prepare_path, p)
+                                              for p in islice(paths, 2 * config.batch_size))
         while in_flight:
             rows = [in_flight.popleft().result() for _ in range(min(config.batch_size, len(in_flight)))]
             in_flight.extend(pool.submit(prepare_path, p) for p in islice(paths, config.batch_size))

@@ -222,7 +222,7 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     both ways alike. Clearly dark lines mean dark ink; otherwise (light ink,
     or a digit filling the frame) the border, mostly paper, decides."""
     small = _resize_long_side(gray, config.polarity_side).astype(np.float32)
-    half = cv2.resize(small, (max(1, small.shape[1] // 2), max(1, small.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+    half = _resize_long_side(small, config.polarity_side // 2)
     blurred = [cv2.GaussianBlur(small, (0, 0), sigma) for sigma in (1.0, 2.0, 4.0)]
     coarse = [cv2.GaussianBlur(half, (0, 0), sigma) for sigma in (2.0, 4.0)]   # sigma 4 and 8 at full size
     dark = light = 0.0
