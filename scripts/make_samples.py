@@ -1,7 +1,8 @@
 """Write samples/: images that show what `digitcli predict` handles.
 
 Every sample is drawn here, as pen strokes of our own on synthetic paper; nothing is copied from any data set. The file
-name starts with the true digit. Run from the repository root:
+name starts with the true digit, or with x for something that is not a digit (predict should flag it as low
+confidence). Run from the repository root:
 
     python scripts/make_samples.py
 """
@@ -16,10 +17,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import (
+    NON_DIGITS,
     add_shadow,
     add_vignette,
     digit_on_paper,
     draw_digit,
+    draw_strokes,
     encode,
     paper,
     phone_photo_rotated,
@@ -75,6 +78,12 @@ def samples() -> dict[str, bytes]:
                                         [cv2.IMWRITE_WEBP_QUALITY, 90])
     out["5_scan.tiff"] = encode(digit_on_paper(5, 300, seed=12, thickness=10,
                                                paper_colour=(250, 250, 250)), ".tiff")
+
+    letter = draw_strokes(paper(400, 400, seed=14), NON_DIGITS["letter_A"], (200, 200), 260, (30, 30, 40), 12)
+    out["x_letter_A.jpg"] = encode(letter, ".jpg", jpg)
+    smiley = draw_strokes(np.full((280, 280, 3), 255, np.uint8), NON_DIGITS["smiley"], (140, 140), 220,
+                          (0, 0, 0), 10, slant=0.0)
+    out["x_smiley_drawing.png"] = encode(smiley, ".png")
     return out
 
 

@@ -12,6 +12,8 @@ import struct
 import cv2
 import numpy as np
 
+from digitcli.outliers import smooth_polyline
+
 
 def paper(height: int, width: int, colour=(235, 238, 240), seed: int = 0, grain: float = 4.0) -> np.ndarray:
     """Plain paper with a little grain (BGR uint8)."""
@@ -48,28 +50,34 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
-def _chaikin(points: np.ndarray, rounds: int = 3) -> np.ndarray:
-    for _ in range(rounds):
-        a, b = points[:-1], points[1:]
-        inner = np.empty((2 * len(a), 2))
-        inner[0::2], inner[1::2] = 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b
-        points = np.vstack([points[:1], inner, points[-1:]])
-    return points
-
-
 def draw_digit(page: np.ndarray, digit: int, centre: tuple[int, int], height: int, ink=(30, 30, 30),
                thickness: int | None = None, seed: int = 0, slant: float = 0.15) -> np.ndarray:
     """Write `digit` about `height` pixels tall centred on `centre`, with pen
     strokes jittered by `seed`, anti-aliased onto the page."""
+    return draw_strokes(page, STROKES[digit], centre, height, ink, thickness, seed, slant)
+
+
+# Pen strokes of things that are not digits, in the same unit box.
+NON_DIGITS: dict[str, list[list[tuple[float, float]]]] = {
+    "letter_A": [[(0.08, 0.96), (0.5, 0.03), (0.92, 0.96)], [(0.27, 0.6), (0.73, 0.6)]],
+    "smiley": [_ellipse(0.5, 0.5, 0.48, 0.45, 0, 1.02, 32), _ellipse(0.33, 0.36, 0.04, 0.04, 0, 1.0, 8),
+               _ellipse(0.67, 0.36, 0.04, 0.04, 0, 1.0, 8), _ellipse(0.5, 0.56, 0.25, 0.16, 0.3, 0.37, 12)],
+}
+
+
+def draw_strokes(page: np.ndarray, strokes: list[list[tuple[float, float]]], centre: tuple[int, int],
+                 height: int, ink=(30, 30, 30), thickness: int | None = None, seed: int = 0,
+                 slant: float = 0.15) -> np.ndarray:
+    """Draw pen strokes given in a unit box, about `height` pixels tall."""
     rng = np.random.default_rng(seed)
     thickness = thickness or max(2, round(height / 14))
     width = 0.7 * height
     layer = np.zeros(page.shape[:2], np.uint8)
-    for stroke in STROKES[digit]:
+    for stroke in strokes:
         unit = np.array(stroke) + rng.normal(0, 0.015, (len(stroke), 2))
         unit[:, 0] += slant * (0.5 - unit[:, 1])
         xy = np.column_stack([centre[0] + (unit[:, 0] - 0.5) * width, centre[1] + (unit[:, 1] - 0.5) * height])
-        curve = np.round(_chaikin(xy) * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+        curve = np.round(smooth_polyline(xy) * 16).astype(np.int32)  # 4 bits of sub-pixel precision
         cv2.polylines(layer, [curve], False, 255, thickness, cv2.LINE_AA, shift=4)
     alpha = layer.astype(np.float32)[..., None] / 255.0
     out = page.astype(np.float32) * (1 - alpha) + np.float32(ink) * alpha

@@ -147,8 +147,28 @@ def test_evaluate_labelled_folder_with_report(runner, tmp_path):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["overall"]["count"] == 3 and out["by_group"]["phone"]["count"] == 3
+    assert 0.0 <= out["by_group"]["phone"]["calibration_error"] <= 1.0
+    assert 0.0 <= out["by_group"]["phone"]["low_confidence"] <= 1.0
     assert (report / "confusion.png").exists() and (report / "mistakes.png").exists()
     assert cv2.imread(str(report / "confusion.png")) is not None
+
+
+def test_evaluate_counts_non_digits_that_predict_flags(runner, tmp_path):
+    root = tmp_path / "mine"
+    (root / "not-a-digit").mkdir(parents=True)
+    (root / "7").mkdir()
+    for sample in ("x_letter_A.jpg", "x_smiley_drawing.png", "7_red_ink_green_paper.jpg"):
+        folder = "7" if sample[0] == "7" else "not-a-digit"
+        (root / folder / sample).write_bytes((SAMPLES / sample).read_bytes())
+    write_image(root / "not-a-digit" / "blank.png", synthetic.paper(200, 200))
+    result = runner.invoke(app, ["evaluate", "--labelled", str(root), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["overall"] == {**out["overall"], "accuracy": 1.0, "count": 1}
+    assert out["non_digits"] == {"count": 3, "flagged": 3, "share": 1.0}
+    assert out["mistakes"] == []
+    table = runner.invoke(app, ["evaluate", "--labelled", str(root)])
+    assert "not a digit: 3 of 3 (100.0%) flagged" in table.stdout
 
 
 def test_evaluate_missing_data_is_a_message_not_a_traceback(runner, tmp_path, monkeypatch):
@@ -175,6 +195,8 @@ def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
     card = train_tiny(runner, tiny_npz, out, epochs=1, validation_size=100)
     assert card["metrics"]["mnist_test_accuracy"] > 0.3
     assert card["training"]["epochs_run"] == 1 and card["parameters"] > 0
+    assert set(card["rejection"]) == {"min_confidence", "validation_digits_below", "new_outliers_below",
+                                      "held_out_outliers_below"}
     for model in ("digitcli.onnx", "digitcli.keras"):   # OpenCV on the export, and Keras itself
         evaluated = runner.invoke(app, ["evaluate", "-m", str(out / model), "--data", str(tiny_npz), "-f", "json"])
         accuracy = json.loads(evaluated.stdout)["mnist_test"]["accuracy"]

@@ -60,3 +60,26 @@ def test_temperature_fixes_overconfidence():
     calibrated = apply_temperature(sharp, temperature)
     assert expected_calibration_error(calibrated, labels) < 0.03 < expected_calibration_error(sharp, labels)
     np.testing.assert_array_equal(calibrated.argmax(axis=1), sharp.argmax(axis=1))
+
+
+def test_metrics_with_confidences_report_calibration_and_low_confidence():
+    truth = np.array([0, 1, 2, 3, 4])
+    predicted = np.array([0, 1, 2, 9, -1])
+    confidence = np.array([0.99, 0.9, 0.3, 0.8, 0.0])
+    m = compute_metrics(truth, predicted, confidence, min_confidence=0.5)
+    assert m.low_confidence == pytest.approx(1 / 4)          # the unread image has no confidence to judge
+    # bins: 0.3 right (0.7), 0.8 wrong (0.8), 0.9 right (0.1), 0.99 right (0.01), each a quarter
+    assert m.calibration_error == pytest.approx((0.7 + 0.8 + 0.1 + 0.01) / 4)
+    assert m.summary() == {"accuracy": 0.6, "count": 5, "calibration_error": 0.4025, "low_confidence": 0.25}
+    assert compute_metrics(truth, predicted).summary() == {"accuracy": 0.6, "count": 5}
+
+
+def test_not_a_digit_folders_and_manifest_labels(tmp_path):
+    for rel in ("a/3/x.png", "a/not-a-digit/star.png", "not-a-digit/smiley.png", "a/notes/y.png"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    items = find_labelled_images(tmp_path)
+    assert sorted((i.path.name, i.label) for i in items) == [("smiley.png", None), ("star.png", None), ("x.png", 3)]
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label\na/3/x.png,3\nnot-a-digit/smiley.png,x\na/notes/y.png,not-a-digit\n")
+    assert [i.label for i in find_labelled_images(manifest)] == [3, None, None]

@@ -103,3 +103,22 @@ def test_shipped_model_reaches_its_accuracy_on_the_real_mnist():
         for i in range(0, len(mnist.x_test), 1000)])
     accuracy = float(np.mean(predicted == mnist.y_test))
     assert accuracy >= 0.996, accuracy
+
+
+def test_shipped_model_flags_drawings_that_are_not_digits():
+    """Outlier exposure: new drawings of letters, symbols and shapes get a
+    confidence below predict's threshold; digits drawn by the tests do not."""
+    from conftest import mnist_like_digits
+
+    from digitcli.config import SETTINGS
+    from digitcli.outliers import outlier_digits
+
+    classifier = load_classifier(SHIPPED_MODEL)
+    threshold = SETTINGS.predict.min_confidence
+
+    def flagged(images: np.ndarray) -> float:
+        return float(np.mean(classifier.probabilities(images).max(axis=1) < threshold))
+
+    assert flagged(outlier_digits(300, seed=4242)) >= 0.9
+    digits, _ = mnist_like_digits(300, seed=4242)
+    assert flagged(digits.astype(np.float32) / 255) <= 0.05

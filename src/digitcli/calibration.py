@@ -20,8 +20,15 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     """How far confidence is from accuracy, averaged over confidence bins
     (0 means that 0.9 is right nine times in ten)."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    return calibration_error(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels, bins)
+
+
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error from each answer's confidence and whether
+    it was right."""
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, bool)
+    if len(confidence) == 0:
+        return 0.0
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     error = 0.0

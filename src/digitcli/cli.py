@@ -145,6 +145,11 @@ ModelOption = Annotated[Path | None, typer.Option(
     show_default=False)]
 
 
+MinConfidenceOption = Annotated[float, typer.Option(
+    min=0.0, max=1.0, help="Answers below this confidence get status 'low confidence' (a non-digit "
+    "usually does).")]
+
+
 @app.command()
 @friendly_errors
 def predict(
@@ -158,9 +163,7 @@ def predict(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Read folders recursively.")] = False,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=10, help="Also list the K likeliest digits.")]
         = SETTINGS.predict.top_k,
-    min_confidence: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Rows below this confidence get status 'low confidence'.")]
-        = SETTINGS.predict.min_confidence,
+    min_confidence: MinConfidenceOption = SETTINGS.predict.min_confidence,
     save_crops: Annotated[Path | None, typer.Option(
         help="Write each 28x28 digit, as the model saw it, as a PNG into this folder.", show_default=False)]
         = None,
@@ -192,25 +195,31 @@ def evaluate(
     data: DataOption = None,
     labelled: Annotated[Path | None, typer.Option(
         "--labelled", "-l", help="Instead of MNIST: a folder of labelled images (<label>/<file> or "
-        "<source>/<label>/<file>) or a manifest TSV/CSV with path, label and optionally kind. "
-        "They go through the same pipeline as predict.", show_default=False)] = None,
+        "<source>/<label>/<file>; a not-a-digit/ folder for images that are none) or a manifest TSV/CSV "
+        "with path, label and optionally kind. They go through the same pipeline as predict.",
+        show_default=False)] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.table,
     report: Annotated[Path | None, typer.Option(
         help="Folder for pictures: confusion.png and mistakes.png (each mistake with what the model saw).",
         show_default=False)] = None,
+    min_confidence: MinConfidenceOption = SETTINGS.predict.min_confidence,
 ) -> None:
     """Measure a model: accuracy, per-digit precision/recall/F1, confusion matrix.
 
     By default on the MNIST test set; with --labelled on your own labelled
-    images, reported per kind (from the manifest) or per source folder.
+    images, reported per kind (from the manifest) or per source folder, with
+    the share of answers below predict's --min-confidence and the expected
+    calibration error (0: a confidence of 0.9 is right nine times in ten).
+    Images labelled not-a-digit count as right when predict flags them.
     """
     from .commands import run_evaluate_mnist, run_evaluate_photos
 
     stdout = Console()
+    config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence)
     if labelled is not None:
-        code = run_evaluate_photos(labelled, model, fmt.value, report, SETTINGS.predict, stdout, stderr)
+        code = run_evaluate_photos(labelled, model, fmt.value, report, config, stdout, stderr)
     else:
-        code = run_evaluate_mnist(model, data, fmt.value, report, stdout, stderr)
+        code = run_evaluate_mnist(model, data, fmt.value, report, config, stdout, stderr)
     raise typer.Exit(code)
 
 

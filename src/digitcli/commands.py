@@ -108,7 +108,7 @@ def _probabilities_function(model: Path | None):
             raise ModelError(f"{model}: evaluating a .keras file needs TensorFlow "
                              "(pip install 'digitcli[train]'), or pass the .onnx file beside it") from None
         try:
-            net = keras.models.load_model(model)
+            net = keras.models.load_model(model, compile=False)
         except Exception as exc:  # noqa: BLE001  (Keras raises many kinds for a bad file)
             raise ModelError(f"{model}: cannot load the Keras model ({exc.__class__.__name__})") from None
         return str(model), lambda x: net.predict(x[..., None], verbose=0, batch_size=1000)
@@ -117,14 +117,14 @@ def _probabilities_function(model: Path | None):
 
 
 def run_evaluate_mnist(model: Path | None, data: Path | None, fmt: str, report: Path | None,
-                       stdout: Console, stderr: Console) -> int:
+                       config: PredictConfig, stdout: Console, stderr: Console) -> int:
     from .data import load_mnist
     from .evaluation import evaluate_mnist
     from .render import accuracy_table, confusion_table, per_class_table
 
     model_name, probabilities_of = _probabilities_function(model)
     mnist = load_mnist(data)
-    result = evaluate_mnist(probabilities_of, mnist.x_test, mnist.y_test)
+    result = evaluate_mnist(probabilities_of, mnist.x_test, mnist.y_test, min_confidence=config.min_confidence)
     if fmt == "json":
         print(json.dumps({"model": model_name, "data": mnist.source,
                           "mnist_test": result.metrics.as_dict()}, indent=2))
@@ -157,7 +157,7 @@ def _original_for_report(path: Path):
 
 def run_evaluate_photos(labelled: Path, model: Path | None, fmt: str, report: Path | None,
                         config: PredictConfig, stdout: Console, stderr: Console) -> int:
-    from .evaluation import evaluate_photos, find_labelled_images
+    from .evaluation import NOT_A_DIGIT, evaluate_photos, find_labelled_images
     from .render import accuracy_table, confusion_table, per_class_table
 
     classifier = load_classifier(model)
@@ -168,15 +168,21 @@ def run_evaluate_photos(labelled: Path, model: Path | None, fmt: str, report: Pa
         print(json.dumps({
             "model": str(classifier.path), "labelled": str(labelled),
             "overall": result.metrics.as_dict(),
-            "by_group": {name: {"accuracy": round(m.accuracy, 6), "count": m.count}
-                         for name, m in result.by_group.items()},
-            "mistakes": [{**row.as_record(), "label": item.label, "group": item.group}
-                         for item, row in result.mistakes],
+            "by_group": {name: m.summary() for name, m in result.by_group.items()},
+            **({"non_digits": result.non_digits.as_dict()} if result.non_digits else {}),
+            "mistakes": [{**row.as_record(), "label": NOT_A_DIGIT if item.label is None else item.label,
+                          "group": item.group} for item, row in result.mistakes],
         }, indent=2))
     else:
-        stdout.print(accuracy_table(f"{classifier.path} on {labelled}", {**result.by_group, "all": result.metrics}))
-        stdout.print(per_class_table(result.metrics))
-        stdout.print(confusion_table(result.metrics))
+        if result.metrics.count:
+            stdout.print(accuracy_table(f"{classifier.path} on {labelled}", {**result.by_group, "all": result.metrics}))
+            stdout.print(per_class_table(result.metrics))
+            stdout.print(confusion_table(result.metrics))
+        if result.non_digits:
+            rejection = result.non_digits
+            stdout.print(f"[bold]not a digit[/bold]: {rejection.flagged} of {rejection.count} "
+                         f"([bold]{rejection.share:.1%}[/bold]) flagged as low confidence or no digit "
+                         f"(--min-confidence {config.min_confidence})", highlight=False)
     if report:
         from . import report as pictures
 

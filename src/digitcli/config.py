@@ -54,6 +54,11 @@ class TrainConfig:
     # (threshold, crop, 20x20 box, centre of mass), so that the model knows
     # what predict will feed it.
     pipeline_fraction: float = 0.3
+    # Share of each batch that is drawings of non-digits (letters, symbols,
+    # shapes; outliers.py) with a uniform target, so that predict's
+    # confidence drops on things that are not digits (outlier exposure).
+    outlier_fraction: float = 0.1
+    outlier_count: int = 20_000     # at most half the training digits
     # The model is the average of the last epochs' weights (stochastic
     # weight averaging) when that beats the best single epoch on validation.
     average_last_epochs: int = 5

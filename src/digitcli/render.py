@@ -113,9 +113,14 @@ def accuracy_table(title: str, groups: dict) -> Table:
     table.add_column("images", justify="right")
     table.add_column("correct", justify="right")
     table.add_column("accuracy", justify="right")
+    table.add_column("low confidence", justify="right")
+    table.add_column("calibration error", justify="right")
     for name, metrics in groups.items():
         correct = round(metrics.accuracy * metrics.count)
-        table.add_row(name, str(metrics.count), str(correct), f"[bold]{metrics.accuracy:.2%}[/bold]")
+        calibrated = metrics.calibration_error is not None
+        table.add_row(name, str(metrics.count), str(correct), f"[bold]{metrics.accuracy:.2%}[/bold]",
+                      f"{metrics.low_confidence:.1%}" if calibrated else "",
+                      f"{metrics.calibration_error:.3f}" if calibrated else "")
     return table
 
 

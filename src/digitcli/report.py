@@ -108,17 +108,19 @@ def mnist_mistakes_image(images: np.ndarray, truth: np.ndarray, predicted: np.nd
     return grid(tiles, 12)
 
 
-def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, box, truth: int,
+def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, box, truth: int | None,
                        predicted: int | None, confidence: float | None, name: str, note: str = "") -> np.ndarray:
-    """The original with the digit's box, the 28x28 the model saw, and the verdict."""
+    """The original with the digit's box, the 28x28 the model saw, and the
+    verdict (truth None: not a digit)."""
     side = 120
     tile = np.full((side + 44, 2 * side + 12, 3), 255, np.uint8)
     if original is not None:
         tile[4:4 + side, 4:4 + side] = thumbnail(original, side, box)
     if digit is not None:
         tile[4:4 + side, side + 8:2 * side + 8] = digit_tile(digit, side)
-    verdict = (f"true {truth}, read {predicted} ({confidence:.0%})" if predicted is not None
-               else f"true {truth}, {note or 'not read'}")
+    truth_text = "no digit" if truth is None else truth
+    verdict = (f"true {truth_text}, read {predicted} ({confidence:.0%})" if predicted is not None
+               else f"true {truth_text}, {note or 'not read'}")
     _text(tile, verdict, (4, side + 20), 0.42, RED)
     _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
     return tile

@@ -60,29 +60,84 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[..., None]
 
 
-def through_pipeline(images: np.ndarray, workers: int = 4) -> np.ndarray:
-    """MNIST digits as predict's photo pipeline makes them, float32 in [0, 1]
-    (a digit the pipeline cannot find keeps its original form)."""
+PIPELINE_WORKERS = 4
+OUTLIER = -1   # the label of a non-digit drawing: its target is uniform
+
+
+def _threaded_map(function, items, workers: int = PIPELINE_WORKERS) -> list:
+    """OpenCV releases the GIL, so threads use every core for the pipeline."""
     from concurrent.futures import ThreadPoolExecutor
 
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, items, chunksize=256))
+
+
+def through_pipeline(images: np.ndarray) -> np.ndarray:
+    """MNIST digits as predict's photo pipeline makes them, float32 in [0, 1]
+    (a digit the pipeline cannot find keeps its original form)."""
     from .preprocess import prepare_array
 
     def one(image: np.ndarray) -> np.ndarray:
         digit = prepare_array(image).digit
         return image.astype(np.float32) / 255.0 if digit is None else digit
 
-    with ThreadPoolExecutor(workers) as pool:
-        return np.stack(list(pool.map(one, images, chunksize=256)))
+    return np.stack(_threaded_map(one, images))
+
+
+def outlier_images(count: int, seed: int, held_out: bool = False) -> np.ndarray:
+    """Non-digit drawings as the pipeline makes them, (count, 28, 28, 1)."""
+    from .outliers import outlier_digits
+
+    return outlier_digits(count, seed, held_out, map_fn=_threaded_map)[..., None]
+
+
+def targets(labels: tf.Tensor) -> tf.Tensor:
+    """One-hot for digits, uniform for outliers (label -1)."""
+    num_classes = SETTINGS.image.num_classes
+    one_hot = tf.one_hot(tf.maximum(labels, 0), num_classes)
+    return tf.where((labels == OUTLIER)[:, None], tf.fill(tf.shape(one_hot), 1.0 / num_classes), one_hot)
+
+
+@keras.saving.register_keras_serializable(package="digitcli")
+class DigitAccuracy(keras.metrics.Metric):
+    """Accuracy over the digits of a batch; non-digits (uniform targets)
+    have no right answer and are left out."""
+
+    def __init__(self, name: str = "accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        is_digit = keras.ops.cast(keras.ops.max(y_true, axis=1) > 0.5, "float32")
+        hit = keras.ops.cast(keras.ops.argmax(y_true, axis=1) == keras.ops.argmax(y_pred, axis=1), "float32")
+        self.correct.assign_add(keras.ops.sum(hit * is_digit))
+        self.count.assign_add(keras.ops.sum(is_digit))
+
+    def result(self):
+        return self.correct / keras.ops.maximum(self.count, 1.0)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.count.assign(0.0)
 
 
 def make_train_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
     """Shuffled, augmented batches, repeated forever (fit counts the steps).
     With `pipeline_fraction`, that share of each batch is the digits as the
-    photo pipeline makes them instead of as MNIST stores them."""
+    photo pipeline makes them instead of as MNIST stores them; with
+    `outlier_fraction`, that share is non-digit drawings (label -1)."""
     raw = to_model_input(x)
     processed = through_pipeline(x)[..., None] if config.pipeline_fraction > 0 else raw
     data = tf.data.Dataset.from_tensor_slices((raw, processed, y.astype(np.int32)))
     data = data.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).repeat()
+    if config.outlier_fraction > 0 and config.outlier_count > 0:
+        drawings = outlier_images(min(config.outlier_count, len(x) // 2), config.seed)
+        outliers = tf.data.Dataset.from_tensor_slices(
+            (drawings, drawings, np.full(len(drawings), OUTLIER, np.int32)))
+        outliers = outliers.shuffle(len(drawings), seed=config.seed + 1, reshuffle_each_iteration=True).repeat()
+        data = tf.data.Dataset.sample_from_datasets(
+            [data, outliers], [1 - config.outlier_fraction, config.outlier_fraction], seed=config.seed)
     data = data.batch(config.batch_size, drop_remainder=True).enumerate()
 
     def augment(step, batch):
@@ -242,11 +297,11 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
         model.compile(
             optimizer=keras.optimizers.AdamW(_learning_rate(config, steps), weight_decay=config.weight_decay),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"], jit_compile=True)
+            metrics=[DigitAccuracy()], jit_compile=True)
     console.log(f"training on {len(x_train)} images, validating on {len(x_val)}, "
                 f"{model.count_params():,} parameters, {config.epochs} epochs")
     train_data = make_train_dataset(x_train, y_train, config).map(
-        lambda images, labels: (images, tf.one_hot(labels, 10)))
+        lambda images, labels: (images, targets(labels)))
     validation = (to_model_input(x_val), keras.utils.to_categorical(y_val, 10)) if len(x_val) else None
     interrupted = False
     previous_handlers = _stop_cleanly_on_signals()
@@ -277,6 +332,7 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
     card["training"]["weights"] = weights_from
     if len(x_val):
         card["calibration"] = calibration(model.predict(to_model_input(x_val), batch_size=1024, verbose=0), y_val)
+        card["rejection"] = rejection(model, card["calibration"]["temperature"], x_val, config)
     files = write_model_files(model, card, output)
     console.log(f"kept {weights_from}: val_acc {keeper.best_accuracy:.4f}, "
                 f"MNIST test accuracy {test_accuracy:.4%}; wrote {files.onnx}, {files.keras}, {files.card}")
@@ -299,7 +355,7 @@ def model_card(model: keras.Model, mnist: Mnist, config: TrainConfig, keeper: Ke
         "parameters": int(model.count_params()),
         "input": {"shape": [image.size, image.size, 1], "dtype": "float32", "range": [0.0, 1.0],
                   "convention": "white digit on black, fitted in a 20x20 box, centred by mass in 28x28 (MNIST)"},
-        "output": {"shape": [image.num_classes], "meaning": "softmax probabilities of digits 0-9"},
+        "output": {"shape": [image.num_classes], "meaning": "softmax probabilities of digits 0-9, spread out for a non-digit"},
         "training": {
             **dataclasses.asdict(config),
             "epochs_run": keeper.last_epoch, "best_epoch": keeper.best_epoch,
@@ -319,6 +375,29 @@ def calibration(probabilities: np.ndarray, labels: np.ndarray) -> dict:
             "validation_ece_before": round(expected_calibration_error(probabilities, labels), 5),
             "validation_ece_after": round(expected_calibration_error(
                 apply_temperature(probabilities, temperature), labels), 5)}
+
+
+REJECTION_SAMPLES = 2000
+
+
+def rejection(model: keras.Model, temperature: float, x_val: np.ndarray, config: TrainConfig) -> dict:
+    """How often predict's confidence falls below its threshold: for
+    validation digits (should be rare) and for fresh non-digit drawings,
+    both from the families trained on and from held-out ones (other fonts,
+    other shapes), which say whether rejection generalises."""
+    threshold = SETTINGS.predict.min_confidence
+    samples = min(REJECTION_SAMPLES, len(x_val))
+
+    def below_threshold(images: np.ndarray) -> float:
+        confidence = apply_temperature(model.predict(images, batch_size=1024, verbose=0), temperature).max(axis=1)
+        return round(float(np.mean(confidence < threshold)), 5)
+
+    return {
+        "min_confidence": threshold,
+        "validation_digits_below": below_threshold(to_model_input(x_val)),
+        "new_outliers_below": below_threshold(outlier_images(samples, config.seed + 1000)),
+        "held_out_outliers_below": below_threshold(outlier_images(samples, config.seed + 2000, True)),
+    }
 
 
 def write_model_files(model: keras.Model, card: dict, output: Path) -> ModelFiles:

@@ -1,0 +1,236 @@
+"""Things that are not digits, drawn for training and measuring rejection.
+
+A classifier trained on digits alone is sure of itself on anything: a
+letter "A" reads as a 4 at 0.97. Training shows the model these drawings
+with a uniform target (outlier exposure), so that on a non-digit it spreads
+its probability and the confidence drops below predict's threshold.
+
+Pure numpy and OpenCV (no TensorFlow). Each drawing goes through the photo
+pipeline, so the model sees non-digits as predict would feed them to it.
+Families are split: `TRAIN_FAMILIES` teach the model; `HELD_OUT_FAMILIES`
+(other fonts, other shapes) measure whether rejection generalises.
+Letters and symbols that a hand can make look like a digit (O, I, l, Z, S,
+B, G, a, b, g, q, &, ...) are left out, and so are closed boxes (a narrow
+one becomes a 0 in 28x28), so that real digits are not taught as rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from .preprocess import prepare_array
+
+# Glyphs no one would read as a digit, in any of the fonts below.
+GLYPHS = "AEFHKMNPRVWXefhkmnpwx#*@%+=<>~"
+
+TRAIN_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+               cv2.FONT_HERSHEY_SCRIPT_COMPLEX, cv2.FONT_HERSHEY_PLAIN)
+HELD_OUT_FONTS = (cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL)
+
+Rng = np.random.Generator
+Stroke = np.ndarray  # (n, 2) points in the unit box, x right, y down
+
+
+def smooth_polyline(points: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Chaikin corner cutting: a hand-drawn curve through polyline corners."""
+    for _ in range(rounds):
+        a, b = points[:-1], points[1:]
+        inner = np.empty((2 * len(a), 2))
+        inner[0::2], inner[1::2] = 0.75 * a + 0.25 * b, 0.25 * a + 0.75 * b
+        points = np.vstack([points[:1], inner, points[-1:]])
+    return points
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, turn: float, n: int = 24) -> Stroke:
+    angles = np.linspace(start, start + 2 * np.pi * turn, n)
+    return np.column_stack([cx + rx * np.cos(angles), cy + ry * np.sin(angles)])
+
+
+# ------------------------------------------------------------------ shapes
+# Each returns pen strokes in the unit box; `smooth` says whether the pen
+# rounds the corners (a star keeps its points).
+
+def star(rng: Rng) -> list[Stroke]:
+    """A pentagram: five points, every second one joined."""
+    return [_arc(0.5, 0.5, 0.45, 0.45, rng.uniform(0, 2 * np.pi), 2.0, 6)]
+
+
+def smiley(rng: Rng) -> list[Stroke]:
+    eye = rng.uniform(0.02, 0.05)
+    return [_arc(0.5, 0.5, 0.45, 0.45, 0, 1.0, 32),
+            _arc(0.35, 0.38, eye, eye, 0, 1.0, 8), _arc(0.65, 0.38, eye, eye, 0, 1.0, 8),
+            _arc(0.5, 0.55, 0.22, rng.uniform(0.08, 0.18), 0.2, 0.4, 12)]
+
+
+def hash_sign(rng: Rng) -> list[Stroke]:
+    a, b = rng.uniform(0.25, 0.4), rng.uniform(0.6, 0.75)
+    return [np.array([[a, 0.05], [a - 0.05, 0.95]]), np.array([[b, 0.05], [b - 0.05, 0.95]]),
+            np.array([[0.05, a], [0.95, a]]), np.array([[0.05, b], [0.95, b]])]
+
+
+def grid(rng: Rng) -> list[Stroke]:
+    n = int(rng.integers(3, 6))
+    ticks = np.linspace(0.05, 0.95, n)
+    return ([np.array([[t, 0.05], [t, 0.95]]) for t in ticks]
+            + [np.array([[0.05, t], [0.95, t]]) for t in ticks])
+
+
+def triangle(rng: Rng) -> list[Stroke]:
+    top = rng.uniform(0.3, 0.7)
+    return [np.array([[top, 0.05], [0.95, 0.9], [0.05, 0.9], [top, 0.05]])]
+
+
+def zigzag(rng: Rng) -> list[Stroke]:
+    n = int(rng.integers(4, 9))
+    x = np.linspace(0.05, 0.95, n)
+    y = np.where(np.arange(n) % 2 == 0, 0.2, 0.8) + rng.normal(0, 0.05, n)
+    return [np.column_stack([x, y])]
+
+
+def wave(rng: Rng) -> list[Stroke]:
+    x = np.linspace(0.05, 0.95, 40)
+    y = 0.5 + 0.3 * np.sin(x * rng.uniform(10, 20) + rng.uniform(0, 6))
+    return [np.column_stack([x, y])]
+
+
+def scribble(rng: Rng) -> list[Stroke]:
+    return [rng.uniform(0.05, 0.95, (int(rng.integers(8, 16)), 2))]
+
+
+def spiral(rng: Rng) -> list[Stroke]:
+    turns = rng.uniform(2.0, 3.5)
+    t = np.linspace(0, 1, 80)
+    angle = rng.uniform(0, 2 * np.pi) + 2 * np.pi * turns * t
+    radius = 0.05 + 0.4 * t
+    return [np.column_stack([0.5 + radius * np.cos(angle), 0.5 + radius * np.sin(angle)])]
+
+
+def lines(rng: Rng) -> list[Stroke]:
+    n = int(rng.integers(3, 6))
+    slope = rng.uniform(-0.3, 0.3)
+    return [np.array([[0.05, y], [0.95, y + slope]]) for y in np.linspace(0.1, 0.9 - max(slope, 0), n)]
+
+
+def dash(rng: Rng) -> list[Stroke]:
+    y = rng.uniform(0.4, 0.6)
+    return [np.array([[0.05, y], [0.95, y + rng.uniform(-0.1, 0.1)]])]
+
+
+def blot(rng: Rng) -> list[Stroke]:
+    """An ink blot: drawn filled (see `draw_strokes`)."""
+    n = int(rng.integers(5, 10))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radius = rng.uniform(0.25, 0.45, n)
+    return [np.column_stack([0.5 + radius * np.cos(angles), 0.5 + radius * np.sin(angles)])]
+
+
+def heart(rng: Rng) -> list[Stroke]:
+    t = np.linspace(0, 2 * np.pi, 60)
+    x = 16 * np.sin(t) ** 3
+    y = -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+    return [np.column_stack([0.5 + x / 36, 0.45 + y / 36])]
+
+
+def arrow(rng: Rng) -> list[Stroke]:
+    return [np.array([[0.05, 0.5], [0.95, 0.5]]),
+            np.array([[0.65, 0.2], [0.95, 0.5], [0.65, 0.8]])]
+
+
+def check_mark(rng: Rng) -> list[Stroke]:
+    return [np.array([[0.05, 0.55], [0.35, 0.9], [0.95, 0.1]])]
+
+
+SHARP_SHAPES = {star, hash_sign, grid, triangle, zigzag, lines, dash, arrow, check_mark}
+TRAIN_SHAPES = (star, smiley, hash_sign, grid, triangle, zigzag, wave, scribble, spiral, lines, dash, blot)
+HELD_OUT_SHAPES = (heart, arrow, check_mark)
+
+
+# ---------------------------------------------------------------- drawing
+
+def _random_affine(rng: Rng, side: int) -> np.ndarray:
+    """Rotation, shear and aspect, around the canvas centre."""
+    angle = rng.uniform(-0.35, 0.35)
+    shear = rng.uniform(-0.3, 0.3)
+    aspect = rng.uniform(0.7, 1.3)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    linear = rotation @ np.array([[1, shear], [0, 1]]) @ np.diag([aspect, 1 / aspect])
+    centre = np.array([side / 2, side / 2])
+    return np.hstack([linear, (centre - linear @ centre)[:, None]])
+
+
+def draw_strokes(strokes: list[Stroke], rng: Rng, side: int, smooth: bool, filled: bool = False) -> np.ndarray:
+    """White pen strokes on a black (side x side) canvas, jittered like a hand."""
+    canvas = np.zeros((side, side), np.uint8)
+    thickness = int(rng.integers(max(2, side // 40), max(3, side // 10)))
+    margin = 0.15 * side
+    for stroke in strokes:
+        points = stroke + rng.normal(0, 0.012, stroke.shape)
+        xy = margin + points * (side - 2 * margin)
+        if smooth:
+            xy = smooth_polyline(xy)
+        curve = np.round(xy * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+        if filled:
+            cv2.fillPoly(canvas, [curve], 255, cv2.LINE_AA, shift=4)
+        else:
+            cv2.polylines(canvas, [curve], False, 255, thickness, cv2.LINE_AA, shift=4)
+    return canvas
+
+
+def draw_glyph(text: str, font: int, rng: Rng, side: int) -> np.ndarray:
+    """A font glyph (or short string) filling most of the canvas, white on black."""
+    thickness = int(rng.integers(1, 4))
+    (width, height), _ = cv2.getTextSize(text, font, 1.0, thickness)
+    scale = 0.65 * side / max(width, height, 1)
+    thickness = max(1, round(thickness * scale))
+    (width, height), _ = cv2.getTextSize(text, font, scale, thickness)
+    canvas = np.zeros((side, side), np.uint8)
+    origin = ((side - width) // 2, (side + height) // 2)
+    cv2.putText(canvas, text, origin, font, scale, 255, thickness, cv2.LINE_AA)
+    return canvas
+
+
+def as_photo(canvas: np.ndarray, rng: Rng) -> np.ndarray:
+    """Half of the drawings become dark ink on grainy, unevenly lit paper, so
+    they take the pipeline's photo path (inversion, background removal)."""
+    if rng.random() < 0.5:
+        return canvas
+    paper = rng.uniform(170, 250)
+    ink = rng.uniform(10, paper - 80)
+    alpha = canvas.astype(np.float32) / 255.0
+    page = paper * (1 - alpha) + ink * alpha
+    ramp = np.linspace(1 - rng.uniform(0, 0.2), 1, canvas.shape[1], dtype=np.float32)[None, :]
+    page = page * ramp + rng.normal(0, 3, canvas.shape)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def draw_outlier(rng: Rng, held_out: bool = False, side: int = 112) -> np.ndarray:
+    """One non-digit drawing (uint8 gray), from the train or held-out families."""
+    shapes, fonts = (HELD_OUT_SHAPES, HELD_OUT_FONTS) if held_out else (TRAIN_SHAPES, TRAIN_FONTS)
+    if rng.random() < 0.5:
+        font = fonts[int(rng.integers(len(fonts)))]
+        italic = cv2.FONT_ITALIC if rng.random() < 0.3 else 0
+        text = "".join(rng.choice(list(GLYPHS), int(rng.choice([1, 1, 1, 2]))))
+        canvas = draw_glyph(text, font | italic, rng, side)
+    else:
+        shape = shapes[int(rng.integers(len(shapes)))]
+        canvas = draw_strokes(shape(rng), rng, side, smooth=shape not in SHARP_SHAPES, filled=shape is blot)
+    canvas = cv2.warpAffine(canvas, _random_affine(rng, side), (side, side), flags=cv2.INTER_LINEAR)
+    return as_photo(canvas, rng)
+
+
+def outlier_digits(count: int, seed: int, held_out: bool = False,
+                   map_fn: Callable[..., Iterator] = map) -> np.ndarray:
+    """`count` non-digits as the pipeline makes them: float32 (count, 28, 28)
+    in [0, 1]. Drawings in which the pipeline finds nothing are redrawn.
+    `map_fn` may be a thread pool's map (OpenCV releases the GIL)."""
+    def one(index: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, index])
+        while True:
+            digit = prepare_array(draw_outlier(rng, held_out)).digit
+            if digit is not None:
+                return digit
+
+    return np.stack(list(map_fn(one, range(count)))) if count else np.zeros((0, 28, 28), np.float32)

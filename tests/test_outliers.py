@@ -1,0 +1,45 @@
+"""Non-digit drawings for outlier exposure: real drawings through the real
+pipeline, reproducible, and never a digit-like glyph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitcli import outliers
+
+
+def test_outliers_come_out_as_the_pipeline_makes_digits():
+    drawings = outliers.outlier_digits(24, seed=3)
+    assert drawings.shape == (24, 28, 28) and drawings.dtype == np.float32
+    assert drawings.min() >= 0.0 and drawings.max() <= 1.0
+    assert all(d.max() > 0.5 for d in drawings)            # something was found in every one
+    assert np.all(drawings[:, 0, :] == 0) and np.all(drawings[:, :, 0] == 0)  # black border, as MNIST
+
+
+def test_outliers_are_reproducible_and_vary():
+    a = outliers.outlier_digits(8, seed=5)
+    assert np.array_equal(a, outliers.outlier_digits(8, seed=5))
+    assert not np.array_equal(a, outliers.outlier_digits(8, seed=6))
+    assert len({d.tobytes() for d in a}) == len(a)
+
+
+def test_held_out_families_differ_from_training_families():
+    assert not set(outliers.TRAIN_SHAPES) & set(outliers.HELD_OUT_SHAPES)
+    assert not set(outliers.TRAIN_FONTS) & set(outliers.HELD_OUT_FONTS)
+    held_out = outliers.outlier_digits(8, seed=5, held_out=True)
+    assert not np.array_equal(held_out, outliers.outlier_digits(8, seed=5))
+
+
+def test_no_glyph_can_pass_for_a_digit():
+    """Teaching the model to reject an O or an l would teach it to reject 0s and 1s."""
+    digit_like = set("0123456789OoQDIlijJZzSsBbGgqaTt&$!?/|()[]{}")
+    assert not digit_like & set(outliers.GLYPHS)
+
+
+def test_every_shape_draws_strokes_inside_the_canvas():
+    rng = np.random.default_rng(0)
+    for shape in (*outliers.TRAIN_SHAPES, *outliers.HELD_OUT_SHAPES):
+        canvas = outliers.draw_strokes(shape(rng), rng, 112, smooth=True, filled=shape is outliers.blot)
+        ys, xs = np.nonzero(canvas)
+        assert len(ys) > 50, shape.__name__
+        assert ys.min() > 0 and xs.min() > 0 and ys.max() < 111 and xs.max() < 111, shape.__name__
