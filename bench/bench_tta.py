@@ -7,17 +7,13 @@ variations of each 28x28 digit (thinner, thicker, shifted, rotated, scaled).
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import cv2
 import numpy as np
+from benchlib import labelled_set_arguments
 
 from digitcli.evaluation import find_labelled_images
 from digitcli.predict import run_batch
 from digitcli.runtime import load_classifier
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def warped(digits: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -25,10 +21,7 @@ def warped(digits: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labelled", type=Path, default=ROOT.parent / "shared" / "data" / "realworld-dev")
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "digitcli.onnx")
-    args = parser.parse_args()
+    args = labelled_set_arguments(__doc__)
     classifier = load_classifier(args.model)
     items = find_labelled_images(args.labelled)
     rows = list(run_batch([item.path for item in items], classifier))
