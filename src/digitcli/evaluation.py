@@ -99,8 +99,8 @@ def evaluate_mnist(probabilities_of: Callable[[np.ndarray], np.ndarray], images:
               for i in range(0, len(images), batch_size)]
     probabilities = np.concatenate(chunks)
     predicted, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
-    return MnistEvaluation(compute_metrics(labels, predicted, confidence, min_confidence), images, labels.astype(int), predicted,
-                           confidence)
+    metrics = compute_metrics(labels, predicted, confidence, min_confidence)
+    return MnistEvaluation(metrics, images, labels.astype(int), predicted, confidence)
 
 
 # -------------------------------------------------------- labelled photos
@@ -219,8 +219,12 @@ class PhotoEvaluation:
     @property
     def mistakes(self) -> list[tuple[LabelledImage, Row]]:
         """Digits read wrong, and non-digits read as a confident digit."""
-        return [(item, row) for item, row in zip(self.items, self.rows)
-                if (row.digit != item.label if item.label is not None else not is_flagged(row) and not row.failed)]
+        def wrong(item: LabelledImage, row: Row) -> bool:
+            if item.label is None:
+                return not is_flagged(row) and not row.failed
+            return row.digit != item.label
+
+        return [(item, row) for item, row in zip(self.items, self.rows) if wrong(item, row)]
 
 
 def evaluate_photos(items: list[LabelledImage], classifier, config: PredictConfig = SETTINGS.predict,

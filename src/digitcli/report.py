@@ -118,9 +118,9 @@ def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, bo
         tile[4:4 + side, 4:4 + side] = thumbnail(original, side, box)
     if digit is not None:
         tile[4:4 + side, side + 8:2 * side + 8] = digit_tile(digit, side)
-    truth_text = "no digit" if truth is None else truth
-    verdict = (f"true {truth_text}, read {predicted} ({confidence:.0%})" if predicted is not None
-               else f"true {truth_text}, {note or 'not read'}")
+    truth_text = "not a digit" if truth is None else f"true {truth}"
+    verdict = (f"{truth_text}, read {predicted} ({confidence:.0%})" if predicted is not None
+               else f"{truth_text}, {note or 'not read'}")
     _text(tile, verdict, (4, side + 20), 0.42, RED)
     _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
     return tile
