@@ -197,6 +197,10 @@ def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
     assert card["training"]["epochs_run"] == 1 and card["parameters"] > 0
     assert set(card["rejection"]) == {"min_confidence", "validation_digits_below", "new_outliers_below",
                                       "held_out_outliers_below"}
+    plain_keras = "import keras, sys; keras.models.load_model(sys.argv[1]).summary()"   # no digitcli needed
+    loaded = subprocess.run([sys.executable, "-c", plain_keras, str(out / "digitcli.keras")],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
     for model in ("digitcli.onnx", "digitcli.keras"):   # OpenCV on the export, and Keras itself
         evaluated = runner.invoke(app, ["evaluate", "-m", str(out / model), "--data", str(tiny_npz), "-f", "json"])
         accuracy = json.loads(evaluated.stdout)["mnist_test"]["accuracy"]

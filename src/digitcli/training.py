@@ -404,8 +404,12 @@ def write_model_files(model: keras.Model, card: dict, output: Path) -> ModelFile
     """Write .keras, .onnx and the card, each atomically; the card records
     the checksums of the other two so a mismatched set is detected."""
     files = ModelFiles.in_folder(output)
+    # An uncompiled copy (same layers and weights): the training metric and
+    # optimizer are not needed to use it, and a plain keras.models.load_model
+    # opens it without digitcli installed.
+    inference = keras.Model(model.inputs, model.outputs, name=model.name)
     with atomic_path(files.keras) as temp:
-        model.save(temp)
+        inference.save(temp)
     onnx_bytes = keras_to_onnx(model).SerializeToString()
     atomic_write_bytes(files.onnx, onnx_bytes)
     card["files"] = {files.keras.name: card_checksum(files.keras.read_bytes()),
