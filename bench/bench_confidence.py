@@ -15,11 +15,10 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from benchlib import labelled_set_arguments
+from benchlib import labelled_digits, labelled_set_arguments
 
 from digitcli.calibration import calibration_error
 from digitcli.config import SETTINGS
-from digitcli.evaluation import find_labelled_images
 from digitcli.outliers import outlier_digits
 from digitcli.predict import run_batch
 from digitcli.runtime import load_classifier
@@ -31,7 +30,7 @@ SEED = 12345   # not a seed that training uses for its drawings
 def main() -> None:
     args = labelled_set_arguments(__doc__, several_models=True)
     threshold = SETTINGS.predict.min_confidence
-    items = find_labelled_images(args.labelled)
+    items = labelled_digits(args.labelled)
     with ThreadPoolExecutor(4) as pool:
         def threaded(function, values):
             return pool.map(function, values, chunksize=64)

@@ -20,6 +20,7 @@ from benchlib import labelled_set_arguments
 from digitcli import preprocess as P
 from digitcli.config import SETTINGS
 from digitcli.evaluation import evaluate_photos, find_labelled_images
+from digitcli.preprocess import fit_in_box, select_digit  # the originals, which variants build on
 from digitcli.runtime import load_classifier
 
 
@@ -31,15 +32,15 @@ def centre_of_box(boxed: np.ndarray, image=SETTINGS.image) -> np.ndarray:
 
 
 def fill_frame(crop: np.ndarray, image=SETTINGS.image) -> np.ndarray:
-    return P.__dict__["_original_fit_in_box"](crop, dataclasses.replace(image, box=image.size - 2))
+    return fit_in_box(crop, dataclasses.replace(image, box=image.size - 2))
 
 
 def binarised(crop: np.ndarray, image=SETTINGS.image) -> np.ndarray:
-    return (P.__dict__["_original_fit_in_box"](crop, image) > 0.5).astype(np.float32)
+    return (fit_in_box(crop, image) > 0.5).astype(np.float32)
 
 
 def largest_component_only(mask: np.ndarray, config=SETTINGS.pipeline):
-    return P.__dict__["_original_select_digit"](mask, dataclasses.replace(config, merge_distance_fraction=-10.0))
+    return select_digit(mask, dataclasses.replace(config, merge_distance_fraction=-10.0))
 
 
 VARIANTS: dict[str, dict[str, Callable]] = {
@@ -59,7 +60,6 @@ VARIANTS: dict[str, dict[str, Callable]] = {
 def patched(replacements: dict[str, Callable]):
     saved = {name: getattr(P, name) for name in replacements}
     for name, function in replacements.items():
-        P.__dict__.setdefault(f"_original_{name}", saved[name])
         setattr(P, name, function)
     try:
         yield

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from benchlib import labelled_set_arguments
+from benchlib import labelled_digits, labelled_set_arguments
 
-from digitcli.evaluation import find_labelled_images
 from digitcli.predict import run_batch
 from digitcli.runtime import load_classifier
 
@@ -23,7 +22,7 @@ def warped(digits: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def main() -> None:
     args = labelled_set_arguments(__doc__)
     classifier = load_classifier(args.model)
-    items = find_labelled_images(args.labelled)
+    items = labelled_digits(args.labelled)
     rows = list(run_batch([item.path for item in items], classifier))
     keep = [i for i, row in enumerate(rows) if row.prepared is not None and row.prepared.digit is not None]
     digits = np.stack([rows[i].prepared.digit for i in keep])

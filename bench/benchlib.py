@@ -11,6 +11,13 @@ DEV_SET = ROOT.parent / "shared" / "data" / "realworld-dev"
 SHIPPED_MODEL = ROOT / "models" / "digitcli.onnx"
 
 
+def labelled_digits(path: Path) -> list:
+    """The labelled images of a folder or manifest that are digits."""
+    from digitcli.evaluation import find_labelled_images
+
+    return [item for item in find_labelled_images(path) if item.label is not None]
+
+
 def labelled_set_arguments(doc: str | None, several_models: bool = False) -> argparse.Namespace:
     """--labelled DIR (default: the real-world dev set beside the checkout)
     and --model (repeatable with several_models; default: the shipped one)."""

@@ -60,7 +60,8 @@ class Metrics:
 def compute_metrics(truth: np.ndarray, predicted: np.ndarray, confidence: np.ndarray | None = None,
                     min_confidence: float = SETTINGS.predict.min_confidence) -> Metrics:
     """truth, predicted: int arrays of equal length; predicted may hold -1
-    (no answer: confidence 0)."""
+    (no answer), which counts as wrong but has no confidence to judge, so
+    calibration and the low-confidence share cover the answered ones."""
     truth, predicted = np.asarray(truth, int), np.asarray(predicted, int)
     confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     valid = predicted >= 0

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
+from .config import SETTINGS
 from .preprocess import prepare_array
 
 # Glyphs no one would read as a digit, in any of the fonts below.
@@ -233,4 +234,7 @@ def outlier_digits(count: int, seed: int, held_out: bool = False,
             if digit is not None:
                 return digit
 
-    return np.stack(list(map_fn(one, range(count)))) if count else np.zeros((0, 28, 28), np.float32)
+    if count == 0:
+        size = SETTINGS.image.size
+        return np.zeros((0, size, size), np.float32)
+    return np.stack(list(map_fn(one, range(count))))
