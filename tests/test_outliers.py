@@ -3,6 +3,7 @@ pipeline, reproducible, and never a digit-like glyph."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from digitcli import outliers
@@ -43,3 +44,22 @@ def test_every_shape_draws_strokes_inside_the_canvas():
         ys, xs = np.nonzero(canvas)
         assert len(ys) > 50, shape.__name__
         assert ys.min() > 0 and xs.min() > 0 and ys.max() < 111 and xs.max() < 111, shape.__name__
+
+
+def test_handwritten_letters_leave_out_what_a_hand_writes_as_a_digit():
+    assert not {"O", "o", "I", "l", "S", "Z", "b", "g", "q", "theta", "sigma"} & set(outliers.HANDWRITTEN)
+    assert not set(outliers.TRAIN_HANDWRITTEN) & set(outliers.HELD_OUT_HANDWRITTEN)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        canvas = outliers.draw_handwritten(outliers.TRAIN_HANDWRITTEN, rng, 112)
+        assert np.count_nonzero(canvas) > 50
+
+
+def test_number_pieces_are_wrong_segmentations_of_real_digits():
+    digits = np.zeros((4, 28, 28), np.uint8)
+    for i, digit in enumerate(digits):
+        cv2.putText(digit, str(i + 2), (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)
+    pieces = outliers.number_pieces(digits, 6, seed=2)
+    assert pieces.shape == (6, 28, 28) and pieces.max() <= 1.0
+    canvas, rights = outliers.compose_number(list(digits[:3]), np.random.default_rng(0))
+    assert len(rights) == 3 and rights == sorted(rights) and canvas.shape[1] >= rights[-1]

@@ -145,6 +145,86 @@ def check_mark(rng: Rng) -> list[Stroke]:
 
 
 SHARP_SHAPES = {star, hash_sign, grid, triangle, zigzag, lines, dash, arrow, check_mark}
+
+
+# ------------------------------------------------------ handwritten letters
+# Capital letters, Greek letters and symbols as a hand draws them: pen
+# strokes in the unit box, jittered per writer (see `draw_handwritten`).
+# Real people's letters are not font outlines: a pen-drawn B read as an 8 at
+# 97%, a D as a 0 at 99.5%. Each letter keeps what tells it from a digit (a
+# B's and a D's straight back, a Q's tail, a T's centred stem); letters a
+# hand makes exactly like a digit (O, I, l, S, Z, b, g, q, theta, sigma) are
+# left out.
+
+def _pts(*xy: float) -> Stroke:
+    return np.array(xy, float).reshape(-1, 2)
+
+
+HANDWRITTEN: dict[str, list[Stroke]] = {
+    "A": [_pts(0.05, 1, 0.5, 0, 0.95, 1), _pts(0.25, 0.6, 0.75, 0.6)],
+    "B": [_pts(0.15, 0, 0.15, 1), _pts(0.15, 0, 0.6, 0, 0.8, 0.12, 0.8, 0.35, 0.6, 0.48, 0.15, 0.48),
+          _pts(0.15, 0.48, 0.65, 0.48, 0.88, 0.62, 0.88, 0.86, 0.65, 1, 0.15, 1)],
+    "C": [_arc(0.55, 0.5, 0.42, 0.5, np.pi / 4, 0.75)],
+    "D": [_pts(0.15, 0, 0.15, 1), _pts(0.15, 0, 0.5, 0, 0.85, 0.25, 0.85, 0.75, 0.5, 1, 0.15, 1)],
+    "E": [_pts(0.85, 0, 0.15, 0, 0.15, 1, 0.85, 1), _pts(0.15, 0.5, 0.7, 0.5)],
+    "F": [_pts(0.85, 0, 0.15, 0, 0.15, 1), _pts(0.15, 0.5, 0.7, 0.5)],
+    "G": [_arc(0.55, 0.5, 0.42, 0.5, np.pi / 4, 0.75), _pts(0.55, 0.55, 0.95, 0.55, 0.95, 0.9)],
+    "H": [_pts(0.15, 0, 0.15, 1), _pts(0.85, 0, 0.85, 1), _pts(0.15, 0.5, 0.85, 0.5)],
+    "J": [_pts(0.3, 0, 0.9, 0), _pts(0.7, 0, 0.7, 0.75, 0.55, 1, 0.3, 1, 0.15, 0.8)],
+    "K": [_pts(0.15, 0, 0.15, 1), _pts(0.85, 0, 0.15, 0.55), _pts(0.35, 0.4, 0.85, 1)],
+    "L": [_pts(0.15, 0, 0.15, 1, 0.85, 1)],
+    "M": [_pts(0.05, 1, 0.15, 0, 0.5, 0.6, 0.85, 0, 0.95, 1)],
+    "N": [_pts(0.15, 1, 0.15, 0, 0.85, 1, 0.85, 0)],
+    "P": [_pts(0.15, 1, 0.15, 0, 0.65, 0, 0.85, 0.15, 0.85, 0.35, 0.65, 0.5, 0.15, 0.5)],
+    "Q": [_arc(0.5, 0.48, 0.42, 0.46, 0, 1.0, 32), _pts(0.55, 0.7, 0.95, 1.0)],
+    "R": [_pts(0.15, 1, 0.15, 0, 0.65, 0, 0.85, 0.15, 0.85, 0.35, 0.65, 0.5, 0.15, 0.5), _pts(0.45, 0.5, 0.85, 1)],
+    "T": [_pts(0.05, 0, 0.95, 0), _pts(0.5, 0, 0.5, 1)],
+    "U": [_pts(0.15, 0, 0.15, 0.7, 0.35, 1, 0.65, 1, 0.85, 0.7, 0.85, 0)],
+    "V": [_pts(0.05, 0, 0.5, 1, 0.95, 0)],
+    "W": [_pts(0.0, 0, 0.25, 1, 0.5, 0.3, 0.75, 1, 1.0, 0)],
+    "X": [_pts(0.1, 0, 0.9, 1), _pts(0.9, 0, 0.1, 1)],
+    "Y": [_pts(0.1, 0, 0.5, 0.5, 0.9, 0), _pts(0.5, 0.5, 0.5, 1)],
+    "alpha": [_pts(0.95, 0.05, 0.7, 0.6, 0.45, 0.95, 0.15, 0.85, 0.05, 0.5, 0.2, 0.15, 0.45, 0.1, 0.7, 0.45,
+                   0.95, 0.95)],
+    "beta": [_pts(0.2, 1, 0.2, 0.15, 0.4, 0, 0.65, 0.05, 0.7, 0.25, 0.45, 0.45, 0.75, 0.6, 0.8, 0.85, 0.55, 1,
+                  0.2, 0.9)],
+    "gamma": [_pts(0.05, 0.05, 0.3, 0.1, 0.55, 0.6, 0.45, 0.95, 0.55, 1.0, 0.62, 0.8, 0.55, 0.6, 0.95, 0.0)],
+    "lambda": [_pts(0.15, 0.05, 0.3, 0.05, 0.9, 1.0), _pts(0.55, 0.45, 0.1, 1.0)],
+    "mu": [_pts(0.15, 1.0, 0.2, 0.0), _pts(0.2, 0.55, 0.35, 0.7, 0.6, 0.65, 0.75, 0.0),
+           _pts(0.75, 0.0, 0.78, 0.6, 0.95, 0.7)],
+    "pi": [_pts(0.05, 0.1, 0.95, 0.05), _pts(0.3, 0.1, 0.25, 1.0), _pts(0.7, 0.1, 0.75, 0.95)],
+    "omega": [_pts(0.2, 0.0, 0.05, 0.6, 0.2, 1.0, 0.4, 0.9, 0.5, 0.5, 0.6, 0.9, 0.8, 1.0, 0.95, 0.6, 0.8, 0.0)],
+    "psi": [_pts(0.05, 0.1, 0.1, 0.5, 0.5, 0.65, 0.9, 0.5, 0.95, 0.1), _pts(0.5, 0.0, 0.5, 1.0)],
+    "phi": [_arc(0.5, 0.5, 0.38, 0.25, 0, 1.0, 24), _pts(0.5, 0.0, 0.5, 1.0)],
+    "epsilon": [_arc(0.55, 0.27, 0.35, 0.25, -0.3, 0.65), _arc(0.55, 0.73, 0.38, 0.26, np.pi, 0.65)],
+    "eta": [_pts(0.1, 0.0, 0.15, 0.6), _pts(0.12, 0.2, 0.4, 0.0, 0.7, 0.05, 0.8, 0.3, 0.8, 1.0)],
+    "tau": [_pts(0.05, 0.1, 0.95, 0.05), _pts(0.5, 0.08, 0.45, 0.85, 0.6, 1.0)],
+    "(": [_arc(0.9, 0.5, 0.6, 0.55, 0.7 * np.pi, 0.3)],
+    ")": [_arc(0.1, 0.5, 0.6, 0.55, -0.3 * np.pi, 0.3)],
+    "+": [_pts(0.5, 0.05, 0.5, 0.95), _pts(0.05, 0.5, 0.95, 0.5)],
+    "=": [_pts(0.05, 0.3, 0.95, 0.3), _pts(0.05, 0.7, 0.95, 0.7)],
+    "?": [_pts(0.15, 0.25, 0.3, 0.05, 0.6, 0.0, 0.85, 0.15, 0.8, 0.4, 0.5, 0.55, 0.5, 0.75), _pts(0.5, 0.92, 0.5, 1.0)],
+}
+HELD_OUT_HANDWRITTEN = ("Y", "L", "eta", "tau", "?")
+TRAIN_HANDWRITTEN = tuple(name for name in HANDWRITTEN if name not in HELD_OUT_HANDWRITTEN)
+
+
+def draw_handwritten(names: tuple[str, ...], rng: Rng, side: int) -> np.ndarray:
+    """One letter (or a short word of two or three) in one writer's hand:
+    control points jittered, pen width and slant drawn once per writer."""
+    count = int(rng.choice([1, 1, 1, 2, 3]))
+    chosen = [names[int(rng.integers(len(names)))] for _ in range(count)]
+    wobble = rng.uniform(0.01, 0.045)
+    slant = rng.uniform(-0.25, 0.35)
+    strokes = []
+    for position, name in enumerate(chosen):
+        for stroke in HANDWRITTEN[name]:
+            points = stroke + rng.normal(0, wobble, stroke.shape)
+            points[:, 0] += slant * (0.5 - points[:, 1])
+            points[:, 0] = (points[:, 0] * 0.8 + position * 1.05) / count
+            points[:, 1] = 0.5 + (points[:, 1] - 0.5) / max(1.0, 0.75 * count)
+            strokes.append(points)
+    return draw_strokes(strokes, rng, side, smooth=True)
 TRAIN_SHAPES = (star, smiley, hash_sign, grid, triangle, zigzag, wave, scribble, spiral, lines, dash, blot)
 HELD_OUT_SHAPES = (heart, arrow, check_mark)
 
@@ -208,9 +288,14 @@ def as_photo(canvas: np.ndarray, rng: Rng) -> np.ndarray:
 
 
 def draw_outlier(rng: Rng, held_out: bool = False, side: int = 112) -> np.ndarray:
-    """One non-digit drawing (uint8 gray), from the train or held-out families."""
+    """One non-digit drawing (uint8 gray), from the train or held-out families:
+    a handwritten letter or symbol, a font glyph, or a shape."""
     shapes, fonts = (HELD_OUT_SHAPES, HELD_OUT_FONTS) if held_out else (TRAIN_SHAPES, TRAIN_FONTS)
-    if rng.random() < 0.5:
+    letters = HELD_OUT_HANDWRITTEN if held_out else TRAIN_HANDWRITTEN
+    kind = rng.random()
+    if kind < 0.45:
+        canvas = draw_handwritten(letters, rng, side)
+    elif kind < 0.7:
         font = fonts[int(rng.integers(len(fonts)))]
         italic = cv2.FONT_ITALIC if rng.random() < 0.3 else 0
         text = "".join(rng.choice(list(GLYPHS), int(rng.choice([1, 1, 1, 2]))))
@@ -231,6 +316,73 @@ def outlier_digits(count: int, seed: int, held_out: bool = False,
         rng = np.random.default_rng([seed, index])
         while True:
             digit = prepare_array(draw_outlier(rng, held_out)).digit
+            if digit is not None:
+                return digit
+
+    if count == 0:
+        size = SETTINGS.image.size
+        return np.zeros((0, size, size), np.float32)
+    return np.stack(list(map_fn(one, range(count))))
+
+
+# ------------------------------------------------------------ number pieces
+# Reading a number means classifying candidate pieces of it: the model must
+# say "not one digit" for two touching digits taken as one, and for a cut in
+# the wrong place (a digit with part of its neighbour).
+
+def _ink_crop(digit: np.ndarray) -> np.ndarray:
+    x, y, w, h = cv2.boundingRect(digit)
+    return digit[y:y + h, x:x + w] if w and h else digit
+
+
+def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
+                   gap_range: tuple[float, float] = (-0.25, 0.1)) -> tuple[np.ndarray, list[int]]:
+    """Digits (white on black, uint8) side by side at one height, spaced by a
+    random share of the height (negative: overlapping), baselines jittered.
+    Returns the canvas and each digit's right edge (x) in it."""
+    crops = [_ink_crop(d) for d in digits]
+    scaled = []
+    for crop in crops:
+        h = max(1, round(height * rng.uniform(0.85, 1.05)))
+        w = max(1, round(crop.shape[1] * h / crop.shape[0]))
+        scaled.append(cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR))
+    pad = height // 4
+    width = sum(s.shape[1] for s in scaled) + pad * 2 + height * len(scaled)
+    canvas = np.zeros((height + 2 * pad, width), np.uint8)
+    x, rights = pad, []
+    for piece in scaled:
+        y = pad + int(rng.integers(0, max(1, height - piece.shape[0] + 1)))
+        region = canvas[y:y + piece.shape[0], x:x + piece.shape[1]]
+        np.maximum(region, piece, out=region)
+        rights.append(x + piece.shape[1])
+        x = max(pad, x + piece.shape[1] + round(rng.uniform(*gap_range) * height))
+    return canvas[:, :max(rights) + pad], rights
+
+
+def draw_number_piece(images: np.ndarray, rng: Rng) -> np.ndarray:
+    """Two or three touching digits as one blob, or a digit cut together with
+    35-65% of its neighbour: what a wrong segmentation of a number gives."""
+    count = 2 if rng.random() < 0.8 else 3
+    chosen = [images[int(rng.integers(len(images)))] for _ in range(count)]
+    canvas, rights = compose_number(chosen, rng, gap_range=(-0.2, 0.02))
+    if rng.random() < 0.5:
+        left_end = rights[0]
+        next_width = rights[1] - left_end
+        # at least a third of the height past the first digit: a sliver
+        # is only a digit with a speck, which the model should still read
+        cut = left_end + max(round(rng.uniform(0.35, 0.65) * next_width), canvas.shape[0] // 4)
+        canvas = canvas[:, :max(cut, 1)]
+    return as_photo(canvas, rng)
+
+
+def number_pieces(images: np.ndarray, count: int, seed: int,
+                  map_fn: Callable[..., Iterator] = map) -> np.ndarray:
+    """`count` wrong segmentations of numbers made of the given training
+    digits (uint8, white on black), as the pipeline makes them."""
+    def one(index: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, 7, index])
+        while True:
+            digit = prepare_array(draw_number_piece(images, rng)).digit
             if digit is not None:
                 return digit
 

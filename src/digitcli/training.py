@@ -84,6 +84,30 @@ def through_pipeline(images: np.ndarray) -> np.ndarray:
     return np.stack(_threaded_map(one, images))
 
 
+def styled_images(images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
+    """Each digit once in a random writing style MNIST barely has, as the
+    pipeline makes it (float32 (N, 28, 28) in [0, 1])."""
+    from .digit_styles import styled_digit
+    from .preprocess import prepare_array
+
+    def one(index: int) -> np.ndarray:
+        rng = np.random.default_rng([seed, 11, index])
+        digit = prepare_array(styled_digit(images[index], int(labels[index]), rng)).digit
+        return images[index].astype(np.float32) / 255.0 if digit is None else digit
+
+    return np.stack(_threaded_map(one, range(len(images))))
+
+
+def outlier_training_images(digits: np.ndarray, count: int, config: TrainConfig) -> np.ndarray:
+    """Non-digits for outlier exposure: drawings, and wrong segmentations of
+    numbers made from the training digits, (count, 28, 28, 1)."""
+    from .outliers import number_pieces
+
+    pieces = round(count * config.number_piece_share)
+    drawings = outlier_images(count - pieces, config.seed)
+    return np.concatenate([drawings, number_pieces(digits, pieces, config.seed, map_fn=_threaded_map)[..., None]])
+
+
 def outlier_images(count: int, seed: int, held_out: bool = False) -> np.ndarray:
     """Non-digit drawings as the pipeline makes them, (count, 28, 28, 1)."""
     from .outliers import outlier_digits
@@ -126,25 +150,28 @@ def make_train_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.
     """Shuffled, augmented batches, repeated forever (fit counts the steps).
     With `pipeline_fraction`, that share of each batch is the digits as the
     photo pipeline makes them instead of as MNIST stores them; with
-    `outlier_fraction`, that share is non-digit drawings (label -1)."""
+    `style_fraction`, that share is in a writing style MNIST barely has; with
+    `outlier_fraction`, that share is non-digits (label -1)."""
     raw = to_model_input(x)
     processed = through_pipeline(x)[..., None] if config.pipeline_fraction > 0 else raw
-    data = tf.data.Dataset.from_tensor_slices((raw, processed, y.astype(np.int32)))
+    styled = styled_images(x, y, config.seed)[..., None] if config.style_fraction > 0 else raw
+    data = tf.data.Dataset.from_tensor_slices((raw, processed, styled, y.astype(np.int32)))
     data = data.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).repeat()
     if config.outlier_fraction > 0 and config.outlier_count > 0:
-        drawings = outlier_images(min(config.outlier_count, len(x) // 2), config.seed)
+        drawings = outlier_training_images(x, min(config.outlier_count, len(x) // 2), config)
         outliers = tf.data.Dataset.from_tensor_slices(
-            (drawings, drawings, np.full(len(drawings), OUTLIER, np.int32)))
+            (drawings, drawings, drawings, np.full(len(drawings), OUTLIER, np.int32)))
         outliers = outliers.shuffle(len(drawings), seed=config.seed + 1, reshuffle_each_iteration=True).repeat()
         data = tf.data.Dataset.sample_from_datasets(
             [data, outliers], [1 - config.outlier_fraction, config.outlier_fraction], seed=config.seed)
     data = data.batch(config.batch_size, drop_remainder=True).enumerate()
 
     def augment(step, batch):
-        raw_images, processed_images, labels = batch
+        raw_images, processed_images, styled_images, labels = batch
         seed = tf.stack([tf.constant(config.seed, tf.int64), step])
-        choose = tf.random.stateless_uniform([tf.shape(labels)[0], 1, 1, 1], seed + 7) < config.pipeline_fraction
-        images = tf.where(choose, processed_images, raw_images)
+        draw = tf.random.stateless_uniform([tf.shape(labels)[0], 1, 1, 1], seed + 7)
+        images = tf.where(draw < config.pipeline_fraction, processed_images, raw_images)
+        images = tf.where(draw >= 1.0 - config.style_fraction, styled_images, images)
         return augment_batch(images, config, seed), labels
 
     return data.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
@@ -382,9 +409,12 @@ REJECTION_SAMPLES = 2000
 
 def rejection(model: keras.Model, temperature: float, x_val: np.ndarray, config: TrainConfig) -> dict:
     """How often predict's confidence falls below its threshold: for
-    validation digits (should be rare) and for fresh non-digit drawings,
-    both from the families trained on and from held-out ones (other fonts,
-    other shapes), which say whether rejection generalises."""
+    validation digits (should be rare), for fresh non-digit drawings, both
+    from the families trained on and from held-out ones (other fonts,
+    shapes and letters), which say whether rejection generalises, and for
+    wrong segmentations of numbers made from validation digits."""
+    from .outliers import number_pieces
+
     threshold = SETTINGS.predict.min_confidence
     samples = min(REJECTION_SAMPLES, len(x_val))
 
@@ -397,6 +427,8 @@ def rejection(model: keras.Model, temperature: float, x_val: np.ndarray, config:
         "validation_digits_below": below_threshold(to_model_input(x_val)),
         "new_outliers_below": below_threshold(outlier_images(samples, config.seed + 1000)),
         "held_out_outliers_below": below_threshold(outlier_images(samples, config.seed + 2000, True)),
+        "number_pieces_below": below_threshold(number_pieces(x_val, samples, config.seed + 3000,
+                                                             map_fn=_threaded_map)[..., None]),
     }
 
 
