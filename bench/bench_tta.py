@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from benchlib import labelled_digits, labelled_set_arguments
+from benchlib import labelled_digits, labelled_set_arguments, prepared_digits
 
-from digitcli.predict import run_batch
-from digitcli.runtime import load_classifier
+from digitcli import Reader
 
 
 def warped(digits: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -21,13 +20,9 @@ def warped(digits: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     args = labelled_set_arguments(__doc__)
-    classifier = load_classifier(args.model)
-    items = labelled_digits(args.labelled)
-    rows = list(run_batch([item.path for item in items], classifier))
-    keep = [i for i, row in enumerate(rows) if row.prepared is not None and row.prepared.digit is not None]
-    digits = np.stack([rows[i].prepared.digit for i in keep])
-    labels = np.array([items[i].label for i in keep])
-    groups = np.array([items[i].group for i in keep])
+    reader = Reader(args.model)
+    classifier = reader.classifier
+    digits, labels, groups = prepared_digits(reader, labelled_digits(args.labelled))
     kernel = np.ones((2, 2), np.uint8)
     variants = {
         "thinner": np.stack([cv2.erode(d, kernel) for d in digits]),

@@ -1,21 +1,35 @@
 """What the benchmarks that score a labelled folder share: where things are,
-and their command line (--labelled, --model)."""
+their command line (--labelled, --model), and reading a labelled set into
+the 28x28 digits the model sees."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SET = ROOT.parent / "shared" / "data" / "realworld-dev"
+DATA = ROOT.parent / "shared" / "data"
+DEV_SET = DATA / "realworld-dev"
+NON_DIGITS_SET = DATA / "not-digits-dev"
 SHIPPED_MODEL = ROOT / "models" / "digitcli.onnx"
 
 
 def labelled_digits(path: Path) -> list:
     """The labelled images of a folder or manifest that are digits."""
-    from digitcli.evaluation import find_labelled_images
+    from digitcli.evaluation.labelled import find_labelled_images
 
     return [item for item in find_labelled_images(path) if item.label is not None]
+
+
+def prepared_digits(reader, items: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 28x28 digits predict's pipeline makes of labelled images, with
+    their labels and groups (images where it finds no digit are left out)."""
+    results = list(reader.read_many(item.path for item in items))
+    found = [i for i, r in enumerate(results) if r.prepared is not None and r.prepared.found]
+    return (np.stack([results[i].prepared.digit for i in found]), np.array([items[i].label for i in found]),
+            np.array([items[i].group for i in found]))
 
 
 def labelled_set_arguments(doc: str | None, several_models: bool = False) -> argparse.Namespace:
@@ -25,6 +39,8 @@ def labelled_set_arguments(doc: str | None, several_models: bool = False) -> arg
     parser.add_argument("--labelled", type=Path, default=DEV_SET)
     if several_models:
         parser.add_argument("--model", type=Path, action="append", help="repeat to compare models side by side")
+        parser.add_argument("--non-digits", type=Path, default=NON_DIGITS_SET,
+                            help="a folder or manifest of real images that are not digits")
     else:
         parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     args = parser.parse_args()

@@ -12,7 +12,7 @@ import struct
 import cv2
 import numpy as np
 
-from digitcli.outliers import smooth_polyline
+from digitcli.train.outliers import smooth_polyline
 
 
 def paper(height: int, width: int, colour=(235, 238, 240), seed: int = 0, grain: float = 4.0) -> np.ndarray:

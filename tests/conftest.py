@@ -56,7 +56,7 @@ def tiny_npz(tmp_path_factory, tiny_mnist_arrays) -> Path:
 @pytest.fixture(scope="session")
 def tiny_idx_folder(tmp_path_factory, tiny_mnist_arrays) -> Path:
     """The four IDX files, gzipped like the originals."""
-    from digitcli.data import IDX_FILES
+    from digitcli.mnist import IDX_FILES
 
     folder = tmp_path_factory.mktemp("idx")
     for key, stem in IDX_FILES.items():

@@ -196,15 +196,26 @@ def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
     assert card["metrics"]["mnist_test_accuracy"] > 0.3
     assert card["training"]["epochs_run"] == 1 and card["parameters"] > 0
     assert set(card["rejection"]) == {"min_confidence", "validation_digits_below", "new_outliers_below",
-                                      "held_out_outliers_below"}
+                                      "held_out_outliers_below", "number_pieces_below"}
     plain_keras = "import keras, sys; keras.models.load_model(sys.argv[1]).summary()"   # no digitcli needed
     loaded = subprocess.run([sys.executable, "-c", plain_keras, str(out / "digitcli.keras")],
                             capture_output=True, text=True, timeout=120, check=False)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    for model in ("digitcli.onnx", "digitcli.keras"):   # OpenCV on the export, and Keras itself
+    photos = tmp_path / "labelled"
+    for index, digit in enumerate((1, 3, 7, 0, 4, 1)):
+        (photos / str(digit)).mkdir(parents=True, exist_ok=True)
+        write_image(photos / str(digit) / f"{index}.png", synthetic.digit_on_paper(digit, 160, seed=index))
+    labelled = {}
+    for model in ("digitcli.onnx", "digitcli.keras"):   # onnxruntime on the export, and Keras itself
         evaluated = runner.invoke(app, ["evaluate", "-m", str(out / model), "--data", str(tiny_npz), "-f", "json"])
         accuracy = json.loads(evaluated.stdout)["mnist_test"]["accuracy"]
         assert abs(accuracy - card["metrics"]["mnist_test_accuracy"]) < 1e-6, model
+        evaluated = runner.invoke(app, ["evaluate", "-m", str(out / model), "--labelled", str(photos), "-f", "json"])
+        assert evaluated.exit_code == 0, evaluated.output
+        labelled[model] = json.loads(evaluated.stdout)["overall"]
+    # both files give the same answers with the same (card) calibration
+    assert labelled["digitcli.onnx"]["accuracy"] == labelled["digitcli.keras"]["accuracy"]
+    assert abs(labelled["digitcli.onnx"]["calibration_error"] - labelled["digitcli.keras"]["calibration_error"]) < 1e-3
 
 
 def run_cli(*args, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from digitcli.errors import DataError
-from digitcli.evaluation import compute_metrics, find_labelled_images
+from digitcli.evaluation.labelled import find_labelled_images
+from digitcli.evaluation.metrics import compute_metrics
 
 
 def test_metrics_on_a_known_confusion():

@@ -7,9 +7,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from digitcli.export import keras_to_onnx
-from digitcli.model import build_model
-from digitcli.runtime import load_classifier
+from digitcli.reading.classifier import load_classifier
+from digitcli.train.export import keras_to_onnx
+from digitcli.train.model import build_model
 
 
 @pytest.fixture(scope="module")

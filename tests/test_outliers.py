@@ -6,11 +6,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitcli import outliers
+from digitcli.train import outliers
 
 
 def test_outliers_come_out_as_the_pipeline_makes_digits():
-    drawings = outliers.outlier_digits(24, seed=3)
+    drawings = outliers.non_digits(24, seed=3)
     assert drawings.shape == (24, 28, 28) and drawings.dtype == np.float32
     assert drawings.min() >= 0.0 and drawings.max() <= 1.0
     assert all(d.max() > 0.5 for d in drawings)            # something was found in every one
@@ -18,17 +18,17 @@ def test_outliers_come_out_as_the_pipeline_makes_digits():
 
 
 def test_outliers_are_reproducible_and_vary():
-    a = outliers.outlier_digits(8, seed=5)
-    assert np.array_equal(a, outliers.outlier_digits(8, seed=5))
-    assert not np.array_equal(a, outliers.outlier_digits(8, seed=6))
+    a = outliers.non_digits(8, seed=5)
+    assert np.array_equal(a, outliers.non_digits(8, seed=5))
+    assert not np.array_equal(a, outliers.non_digits(8, seed=6))
     assert len({d.tobytes() for d in a}) == len(a)
 
 
 def test_held_out_families_differ_from_training_families():
     assert not set(outliers.TRAIN_SHAPES) & set(outliers.HELD_OUT_SHAPES)
     assert not set(outliers.TRAIN_FONTS) & set(outliers.HELD_OUT_FONTS)
-    held_out = outliers.outlier_digits(8, seed=5, held_out=True)
-    assert not np.array_equal(held_out, outliers.outlier_digits(8, seed=5))
+    held_out = outliers.non_digits(8, seed=5, held_out=True)
+    assert not np.array_equal(held_out, outliers.non_digits(8, seed=5))
 
 
 def test_no_glyph_can_pass_for_a_digit():

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
-from digitcli import preprocess as P
 from digitcli.cli import app
 from digitcli.errors import ImageError
+from digitcli.reading import pipeline as P
 
 
 def prepared_or_clean_error(call, *args) -> None:
@@ -27,8 +27,7 @@ def prepared_or_clean_error(call, *args) -> None:
     except ImageError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
-    assert result.status in ("ok", "no digit")
-    if result.digit is not None:
+    if result.found:
         assert result.digit.shape == (28, 28) and np.isfinite(result.digit).all()
         assert 0.0 <= result.digit.min() and result.digit.max() <= 1.0
 
@@ -121,11 +120,11 @@ def test_unreadable_file_gets_a_clear_row(tmp_path, monkeypatch):
     """Root reads any file, so the refusal is simulated where the file is read."""
     from pathlib import Path
 
-    from digitcli.predict import prepare_path
+    from digitcli.reading.runner import as_item, prepare_item
 
     def refuse(self):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "read_bytes", refuse)
-    row = prepare_path(tmp_path / "locked.png")
+    row = prepare_item(as_item(tmp_path / "locked.png"))
     assert row.status == "error" and row.error == "permission denied"

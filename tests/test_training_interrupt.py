@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import SHIPPED_MODEL
 
-from digitcli.runtime import load_classifier
+from digitcli.reading.classifier import load_classifier
 
 pytest.importorskip("tensorflow")
 

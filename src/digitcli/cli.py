@@ -1,12 +1,12 @@
-"""Command-line interface: parse arguments, call the modules, map errors to
-exit codes. Heavy imports (TensorFlow, OpenCV) happen inside the commands
-that need them, so `--help` and `predict` start fast."""
+"""Command-line interface: parse arguments, call the command's module
+(commands/), map errors to exit codes. Heavy imports (TensorFlow, OpenCV,
+onnxruntime) happen inside the commands that need them, so `--help` is fast
+and `predict` never loads TensorFlow."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import signal
 from collections.abc import Callable
 from enum import Enum
@@ -19,13 +19,8 @@ from rich.markup import escape
 
 from . import __version__
 from .config import DATA_ENV_VAR, MODEL_ENV_VAR, SETTINGS
-from .errors import DigitcliError, ExitCode
-
-EXIT_CODES_HELP = (
-    "Exit status: 0 all inputs read; 1 some inputs could not be read (the rest were); "
-    "2 usage error; 3 model missing or corrupt; 4 training/evaluation data missing or malformed; "
-    "130 interrupted."
-)
+from .errors import EXIT_CODES_HELP, DigitcliError, ExitCode
+from .reading.writers import WRITERS
 
 app = typer.Typer(
     name="digitcli",
@@ -38,12 +33,8 @@ app = typer.Typer(
 stderr = Console(stderr=True)
 
 
-class RowFormat(str, Enum):
-    table = "table"
-    jsonl = "jsonl"
-    json = "json"
-    csv = "csv"
-    tsv = "tsv"
+RowFormat = Enum("RowFormat", {name: name for name in WRITERS}, type=str)
+"""--format's choices: the writers' registry."""
 
 
 class ReportFormat(str, Enum):
@@ -100,9 +91,9 @@ def friendly_errors(command: Callable) -> Callable:
         except Exception as exc:
             if STATE.debug:
                 raise
-            stderr.print(f"[red]error:[/red] {exc.__class__.__name__}: {escape(str(exc))} (run with --debug for details)",
-                         highlight=False)
-            raise typer.Exit(ExitCode.INPUT_FAILED) from None
+            stderr.print(f"[red]internal error:[/red] {exc.__class__.__name__}: {escape(str(exc))} "
+                         "(a bug in digitcli: run with --debug for details, and please report it)", highlight=False)
+            raise typer.Exit(ExitCode.INTERNAL) from None
 
     return wrapper
 
@@ -126,22 +117,16 @@ def train(
     Progress goes to stderr. Ctrl-C stops cleanly: the model in OUTPUT is left
     as it was, and `--resume` continues from the last finished epoch.
     """
-    from .data import load_mnist
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter is not for users
-    mnist = load_mnist(data)
-    stderr.log(f"MNIST from {mnist.source}: {len(mnist.x_train)} training, {len(mnist.x_test)} test images")
-    from .training import train as run_training  # imports TensorFlow
+    from .commands.train import run
 
     config = dataclasses.replace(SETTINGS.train, epochs=epochs, batch_size=batch_size, seed=seed,
-                                 validation_size=min(validation_size, len(mnist.x_train) // 2))
-    result = run_training(mnist, output, config, stderr, resume=resume)
-    if result.interrupted:
-        raise typer.Exit(ExitCode.INTERRUPTED)
+                                 validation_size=validation_size)
+    raise typer.Exit(run(data, output, config, resume, stderr))
 
 
 ModelOption = Annotated[Path | None, typer.Option(
-    "--model", "-m", help=f"ONNX model file (or its folder). Default: the shipped model, or ${MODEL_ENV_VAR}.",
+    "--model", "-m", help=f"Model file: ONNX (or .keras, with TensorFlow installed), or its folder. "
+                          f"Default: the shipped model, or ${MODEL_ENV_VAR}.",
     show_default=False)]
 
 
@@ -179,13 +164,12 @@ def predict(
 
     Exit status: 0 when every input was read (a blank page counts as read,
     with status 'no digit'); 1 when any input could not be read; 2 usage
-    error; 3 model missing or corrupt.
+    error; 3 model missing or corrupt; 70 internal error.
     """
-    from .commands import run_predict
+    from .commands.predict import run
 
     config = dataclasses.replace(SETTINGS.predict, top_k=top_k, min_confidence=min_confidence, workers=workers)
-    code = run_predict(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, stderr)
-    raise typer.Exit(code)
+    raise typer.Exit(run(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, stderr))
 
 
 @app.command()
@@ -212,15 +196,13 @@ def evaluate(
     calibration error (0: a confidence of 0.9 is right nine times in ten).
     Images labelled not-a-digit count as right when predict flags them.
     """
-    from .commands import run_evaluate_mnist, run_evaluate_photos
+    from .commands.evaluate import run_labelled, run_mnist
 
     stdout = Console()
     config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence)
     if labelled is not None:
-        code = run_evaluate_photos(labelled, model, fmt.value, report, config, stdout, stderr)
-    else:
-        code = run_evaluate_mnist(model, data, fmt.value, report, config, stdout, stderr)
-    raise typer.Exit(code)
+        raise typer.Exit(run_labelled(labelled, model, fmt.value, report, config, stdout, stderr))
+    raise typer.Exit(run_mnist(model, data, fmt.value, report, config, stdout, stderr))
 
 
 def main() -> None:

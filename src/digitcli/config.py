@@ -67,6 +67,9 @@ class TrainConfig:
     # digits taken as one, a digit cut with part of its neighbour), so that
     # number reading can tell a whole digit from a piece.
     number_piece_share: float = 0.3
+    pipeline_workers: int = 4        # threads that run the pipeline over training images
+    rejection_samples: int = 2000    # drawings per family for the card's rejection figures
+    inference_batch_size: int = 1024
     # The model is the average of the last epochs' weights (stochastic
     # weight averaging) when that beats the best single epoch on validation.
     average_last_epochs: int = 5
@@ -74,7 +77,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class PipelineConfig:
-    """Knobs of the photo pipeline (preprocess.py)."""
+    """Knobs of the photo pipeline (reading/pipeline.py). The switches turn
+    a stage off (for benchmarks that measure what each stage gains)."""
 
     working_side: int = 512          # photos are scaled so the long side is at most this
     min_working_side: int = 128      # ...and tiny crops up to at least this
@@ -86,7 +90,34 @@ class PipelineConfig:
     merge_distance_fraction: float = 0.12   # strokes this close to the main one join it
     min_contrast: float = 18.0       # below this ink/paper difference the page is blank
     small_image_side: int = 64       # images this small are crops: no shading correction
+    ink_channel_side: int = 64       # size at which colour channels are compared for contrast
+    # Thresholding ink: the threshold stays this many noise deviations above
+    # the paper, and this share of the way from the median to the ink's peak.
+    noise_sigmas: float = 6.0
+    peak_fraction: float = 0.4
+    # Paper edges, ruled lines and frames: a component spanning this share
+    # of the image and this thin, or a frame this empty and this wide.
+    line_span_fraction: float = 0.6
+    line_thin_fraction: float = 0.08
+    frame_fill_fraction: float = 0.15
+    frame_span_fraction: float = 0.8
+    stroke_keep_fraction: float = 0.04   # strokes this small beside the main one are specks
+    reach_digit_fraction: float = 0.25   # ...and join it within this share of its size
+    min_digit_pixels: int = 6            # a digit is at least this tall or wide...
+    min_digit_fraction: float = 0.03     # ...and this share of the image's long side
+    thin_stroke_width: float = 1.6       # strokes thinner than this in the 20x20 box are thickened
+    target_stroke_width: float = 2.0     # ...to about MNIST's pen width
     max_pixels: int = 200_000_000    # refuse to decode more than this
+    # Decoding a 100-megapixel image takes some 300 MB: one image larger than
+    # this is decoded at a time, so memory stays bounded whatever the threads.
+    large_image_pixels: int = 16_000_000
+    # Stages that can be switched off (all on in predict).
+    line_polarity: bool = True       # off: the border alone says which way round the ink is
+    remove_shading: bool = True
+    merge_strokes: bool = True       # off: the largest component only
+    normalise_stroke: bool = True
+    anti_alias: bool = True          # off: the 28x28 is binarised
+    centre_by_mass: bool = True      # off: the box is centred
 
 
 @dataclass(frozen=True)
@@ -97,6 +128,16 @@ class PredictConfig:
     workers: int = field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)))
     min_confidence: float = 0.5
     top_k: int = 1
+    progress_after: int = 50         # images; shorter batches finish before a bar helps
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """`evaluate --report` pictures."""
+
+    max_tiles: int = 400             # a grid past this is not looked at; the JSON output has every row
+    mistakes_columns: int = 4
+    mnist_columns: int = 12
 
 
 @dataclass(frozen=True)
@@ -105,6 +146,7 @@ class Settings:
     train: TrainConfig = field(default_factory=TrainConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     models_dir: Path = field(default_factory=_package_models_dir)
 
     @property

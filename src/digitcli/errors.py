@@ -12,12 +12,20 @@ from enum import IntEnum
 class ExitCode(IntEnum):
     """Exit statuses, documented in `digitcli --help` and the README."""
 
-    OK = 0            # every input was read
-    INPUT_FAILED = 1  # at least one input could not be read (the rest were)
-    USAGE = 2         # bad options or arguments
-    MODEL = 3         # the model file is missing, corrupt or of the wrong kind
-    DATA = 4          # MNIST or a labelled folder is missing or malformed
-    INTERRUPTED = 130 # Ctrl-C
+    OK = 0             # every input was read
+    INPUT_FAILED = 1   # at least one input could not be read (the rest were)
+    USAGE = 2          # bad options or arguments
+    MODEL = 3          # the model file is missing, corrupt or of the wrong kind
+    DATA = 4           # MNIST or a labelled folder is missing or malformed
+    INTERNAL = 70      # a bug in digitcli (sysexits' EX_SOFTWARE): please report it
+    INTERRUPTED = 130  # Ctrl-C
+
+
+EXIT_CODES_HELP = (
+    "Exit status: 0 all inputs read; 1 some inputs could not be read (the rest were); "
+    "2 usage error; 3 model missing or corrupt; 4 training/evaluation data missing or malformed; "
+    "70 internal error (a bug: please report it); 130 interrupted."
+)
 
 
 class DigitcliError(Exception):

@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -57,3 +59,19 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """A uint8 image (gray, BGR or BGRA) as PNG bytes."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"cannot encode an image of shape {image.shape} as PNG")
+    return encoded.tobytes()
+
+
+def write_png(path: Path, image: np.ndarray) -> Path:
+    """Write a uint8 image as a PNG file, atomically."""
+    atomic_write_bytes(path, encode_png(image))
+    return path

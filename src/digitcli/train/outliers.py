@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from .config import SETTINGS
-from .preprocess import prepare_array
+from ..config import SETTINGS
+from ..reading.pipeline import prepare_array
 
 # Glyphs no one would read as a digit, in any of the fonts below.
 GLYPHS = "AEFHKMNPRVWXefhkmnpwx#*@%+=<>~"
@@ -307,7 +307,7 @@ def draw_outlier(rng: Rng, held_out: bool = False, side: int = 112) -> np.ndarra
     return as_photo(canvas, rng)
 
 
-def outlier_digits(count: int, seed: int, held_out: bool = False,
+def non_digits(count: int, seed: int, held_out: bool = False,
                    map_fn: Callable[..., Iterator] = map) -> np.ndarray:
     """`count` non-digits as the pipeline makes them: float32 (count, 28, 28)
     in [0, 1]. Drawings in which the pipeline finds nothing are redrawn.

@@ -11,7 +11,7 @@ import pytest
 from conftest import SHIPPED_MODEL
 
 from digitcli.errors import ModelError
-from digitcli.runtime import load_classifier
+from digitcli.reading.classifier import load_classifier
 
 
 def test_shipped_model_loads_and_classifies():
@@ -40,10 +40,37 @@ def test_truncated_model_is_reported(tmp_path):
         load_classifier(path)
 
 
-def test_keras_file_where_onnx_is_expected(tmp_path):
+def test_broken_keras_file_is_reported(tmp_path):
     path = tmp_path / "model.keras"
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
-    with pytest.raises(ModelError, match="Keras model"):
+    with pytest.raises(ModelError, match="model.keras"):
+        load_classifier(path)
+
+
+@pytest.mark.parametrize("temperature", [0, -1, "warm", float("nan"), True])
+def test_card_with_a_meaningless_temperature_is_refused(tmp_path, temperature):
+    model = tmp_path / "digitcli.onnx"
+    model.write_bytes(SHIPPED_MODEL.read_bytes())
+    card = json.loads(SHIPPED_MODEL.with_suffix(".json").read_text())
+    card["calibration"]["temperature"] = temperature
+    (tmp_path / "digitcli.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="temperature"):
+        load_classifier(model)
+
+
+def test_model_that_outputs_nan_is_refused(tmp_path):
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    nan = numpy_helper.from_array(np.full((28 * 28, 10), np.nan, np.float32), "nan")
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+         helper.make_node("MatMul", ["flat", "nan"], ["probabilities"])], "nan",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 28, 28, 1])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 10])], [nan])
+    path = tmp_path / "nan.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    with pytest.raises(ModelError, match="not finite"):
         load_classifier(path)
 
 
@@ -88,8 +115,8 @@ def test_predict_path_never_imports_tensorflow(tmp_path):
 
 def test_shipped_model_reaches_its_accuracy_on_the_real_mnist():
     """Runs where MNIST is at hand (CI points DIGITCLI_DATA at it)."""
-    from digitcli.data import load_mnist, resolve_data_path
     from digitcli.errors import DataError
+    from digitcli.mnist import load_mnist, resolve_data_path
 
     if resolve_data_path(None) is None:
         pytest.skip("MNIST not available: set DIGITCLI_DATA")
@@ -111,7 +138,7 @@ def test_shipped_model_flags_drawings_that_are_not_digits():
     from conftest import mnist_like_digits
 
     from digitcli.config import SETTINGS
-    from digitcli.outliers import outlier_digits
+    from digitcli.train.outliers import non_digits
 
     classifier = load_classifier(SHIPPED_MODEL)
     threshold = SETTINGS.predict.min_confidence
@@ -119,6 +146,6 @@ def test_shipped_model_flags_drawings_that_are_not_digits():
     def flagged(images: np.ndarray) -> float:
         return float(np.mean(classifier.probabilities(images).max(axis=1) < threshold))
 
-    assert flagged(outlier_digits(300, seed=4242)) >= 0.9
+    assert flagged(non_digits(300, seed=4242)) >= 0.9
     digits, _ = mnist_like_digits(300, seed=4242)
     assert flagged(digits.astype(np.float32) / 255) <= 0.05

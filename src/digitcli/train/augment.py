@@ -11,7 +11,7 @@ import math
 
 import tensorflow as tf
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 
 def random_affine_matrices(batch: int, size: int, config: TrainConfig, seed) -> tf.Tensor:

@@ -7,21 +7,18 @@ Drawn with OpenCV (no plotting library needed), written atomically.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .fileio import atomic_write_bytes
+from ..config import SETTINGS, ReportConfig
+from ..fileio import write_png
+from ..reading.pipeline import to_uint8
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE, BLACK, RED, GREEN, GREY = (255, 255, 255), (0, 0, 0), (40, 40, 220), (60, 160, 60), (128, 128, 128)
-MAX_TILES = 400  # a grid past this is not looked at; the JSON output has every row
 
-
-def _png(image: np.ndarray) -> bytes:
-    _, encoded = cv2.imencode(".png", image)
-    return encoded.tobytes()
+__all__ = ["write_png"]
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.4,
@@ -61,7 +58,7 @@ def confusion_matrix_image(confusion: np.ndarray, title: str) -> np.ndarray:
 
 def digit_tile(digit: np.ndarray, side: int) -> np.ndarray:
     """A 28x28 float digit in [0, 1], scaled up without blur, as BGR."""
-    gray = np.clip(digit * 255.0, 0, 255).astype(np.uint8)
+    gray = to_uint8(digit)
     return cv2.cvtColor(cv2.resize(gray, (side, side), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2BGR)
 
 
@@ -96,16 +93,16 @@ def grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
 
 
 def mnist_mistakes_image(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray,
-                         confidence: np.ndarray) -> np.ndarray:
+                         confidence: np.ndarray, config: ReportConfig = SETTINGS.report) -> np.ndarray:
     """Each misread MNIST digit, with 'true -> predicted (confidence)'."""
     tiles = []
-    for index in np.flatnonzero(truth != predicted)[:MAX_TILES]:
+    for index in np.flatnonzero(truth != predicted)[:config.max_tiles]:
         tile = np.full((112, 96, 3), 255, np.uint8)
         tile[4:88, 6:90] = digit_tile(images[index] / 255.0, 84)
         colour = RED
         _text(tile, f"{truth[index]} -> {predicted[index]} {confidence[index]:.0%}", (6, 104), 0.4, colour)
         tiles.append(tile)
-    return grid(tiles, 12)
+    return grid(tiles, config.mnist_columns)
 
 
 def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, box, truth: int | None,
@@ -124,8 +121,3 @@ def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, bo
     _text(tile, verdict, (4, side + 20), 0.42, RED)
     _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
     return tile
-
-
-def write_png(path: Path, image: np.ndarray) -> Path:
-    atomic_write_bytes(path, _png(image))
-    return path

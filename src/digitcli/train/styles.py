@@ -26,7 +26,7 @@ def _ink_box(digit: np.ndarray) -> tuple[int, int, int, int]:
 def add_crossbar(digit: np.ndarray, rng: Rng) -> np.ndarray:
     """A European 7: a short bar across the stem at mid-height."""
     out = digit.copy()
-    x, y, w, h = _ink_box(digit)
+    _, y, w, h = _ink_box(digit)
     row = y + int(h * rng.uniform(0.45, 0.6))
     ink = np.flatnonzero(digit[row] > 64)
     if h < 8 or len(ink) == 0:

@@ -1,28 +1,29 @@
-"""The photo pipeline: any image of one handwritten digit -> a 28x28 MNIST digit.
+"""The vision pipeline: an image of one handwritten digit -> a 28x28 MNIST digit.
 
-Pure numpy and OpenCV (no TensorFlow). Each step is a small function over
-arrays, so each can be tested on images drawn by the tests:
+Pure numpy and OpenCV (no TensorFlow). Each stage is a small function over
+arrays, so each can be tested on images drawn by the tests, and each takes
+its numbers (and its on/off switch) from `PipelineConfig`:
 
-    decode -> ink channel -> scale to working size -> polarity (ink bright)
-    -> background removal -> threshold -> pick the digit's components
+    ink channel -> scale to working size -> polarity (ink bright)
+    -> shading removal -> threshold -> pick the digit's components
     -> stroke width -> 20x20 box -> 28x28 by centre of mass
+
+Decoding bytes into an image is decode.py's job.
 """
 
 from __future__ import annotations
 
-import struct
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .config import SETTINGS, ImageConvention, PipelineConfig
-from .errors import ImageError
+from ..config import SETTINGS, ImageConvention, PipelineConfig
+from ..errors import ImageError
+from .decode import decode_image, to_uint8_bgr_or_gray
 
 Box = tuple[int, int, int, int]  # x, y, width, height
-
-STATUS_OK = "ok"
-STATUS_NO_DIGIT = "no digit"
 
 
 @dataclass(frozen=True)
@@ -30,139 +31,23 @@ class Prepared:
     """What the pipeline made of one image."""
 
     digit: np.ndarray | None  # (28, 28) float32 in [0, 1], white on black; None if no digit
-    status: str               # "ok" or "no digit"
     box: Box | None           # the digit's bounding box in the original image
     size: tuple[int, int]     # the original image's (width, height)
     inverted: bool            # True when the ink was dark on light paper
 
-
-# ----------------------------------------------------------------- decoding
-
-def image_dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header without decoding, or None."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return struct.unpack(">II", data[16:24])
-    if data[:2] == b"\xff\xd8":
-        pos = 2
-        while pos + 9 < len(data):
-            if data[pos] != 0xFF:
-                return None
-            marker = data[pos + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-                pos += 2
-                continue
-            length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
-                return width, height
-            pos += 2 + length
-    return None
+    @property
+    def found(self) -> bool:
+        return self.digit is not None
 
 
-SIGNATURES = (
-    (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"BM", "BMP"), (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"), (b"GIF8", "GIF"), (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
-    (b"P1", "PBM"), (b"P2", "PGM"), (b"P3", "PPM"), (b"P4", "PBM"), (b"P5", "PGM"), (b"P6", "PPM"),
-)
+def as_model_input(images: np.ndarray) -> np.ndarray:
+    """uint8 images (MNIST's 0-255) -> float32 in [0, 1], the model's scale."""
+    return np.asarray(images, np.float32) / 255.0
 
 
-def sniff_format(data: bytes) -> str | None:
-    """The image format the first bytes announce, or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    return next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
-
-
-def _looks_truncated(data: bytes, fmt: str) -> bool:
-    """Decoders fill a cut-off JPEG with grey and carry on; refuse it instead.
-    The end marker may be followed by a phone maker's trailer, but never
-    missing from the second half (a thumbnail's marker sits near the start)."""
-    if fmt == "JPEG":
-        return b"\xff\xd9" not in data[len(data) // 2:]
-    if fmt == "PNG":
-        return b"IEND" not in data[-1024:]
-    return False
-
-
-def _jpeg_reduction(size: tuple[int, int] | None, working_side: int) -> int:
-    """The largest JPEG decode reduction (1, 2, 4, 8) that keeps the long side
-    at least the working size: decoding at 1/8 is many times faster, and
-    averages like a good downscale."""
-    if size is None:
-        return 1
-    long_side = max(size)
-    for factor in (8, 4, 2):
-        if long_side // factor >= working_side:
-            return factor
-    return 1
-
-
-_REDUCED_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
-                  4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
-
-
-def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tuple[np.ndarray, tuple[int, int]]:
-    """Bytes -> 8-bit BGR or gray image, upright, alpha composited on white.
-
-    Returns the image and the original (width, height). JPEGs are decoded
-    with OpenCV's EXIF orientation applied and, when large, at reduced size.
-    """
-    if not data:
-        raise ImageError("empty file")
-    fmt = sniff_format(data)
-    if fmt is None:
-        raise ImageError("not an image (unrecognised file format)")
-    if _looks_truncated(data, fmt):
-        raise ImageError(f"truncated {fmt} file")
-    size = image_dimensions(data)
-    if size is not None and size[0] * size[1] > config.max_pixels:
-        raise ImageError(f"image too large ({size[0]}x{size[1]} pixels)")
-    buffer = np.frombuffer(data, np.uint8)
-    try:
-        if fmt == "JPEG":
-            factor = _jpeg_reduction(size, config.working_side)
-            image = cv2.imdecode(buffer, _REDUCED_COLOR[factor])
-        else:
-            image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
-    except cv2.error as exc:
-        raise ImageError(f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from None
-    if image is None or image.size == 0:
-        raise ImageError(f"corrupt or unsupported {fmt} file")
-    if size is None:
-        size = (image.shape[1], image.shape[0])
-    return to_uint8_bgr_or_gray(image), size
-
-
-def to_uint8_bgr_or_gray(image: np.ndarray) -> np.ndarray:
-    """Any depth and channel count -> uint8 gray or BGR, alpha on white."""
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
-        image = np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = composite_on_white(image)
-    elif image.ndim == 3 and image.shape[2] == 2:   # gray + alpha
-        image = composite_on_white(cv2.cvtColor(cv2.extractChannel(image, 0), cv2.COLOR_GRAY2BGR),
-                                   cv2.extractChannel(image, 1))
-    return image
-
-
-def composite_on_white(bgra: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
-    """A transparent canvas drawing is ink on nothing: put it on white paper.
-
-    An image whose alpha is fully opaque keeps its colours as they are."""
-    if alpha is None:
-        alpha = cv2.extractChannel(bgra, 3)
-        bgra = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
-    if alpha.min() == 255:
-        return bgra
-    # white + alpha * (colour - white) = 255 - alpha * (255 - colour), in OpenCV's C loops
-    ink = cv2.multiply(cv2.bitwise_not(bgra), cv2.merge([alpha] * bgra.shape[2]), scale=1 / 255)
-    return cv2.bitwise_not(ink)
+def to_uint8(digits: np.ndarray) -> np.ndarray:
+    """The model's float32 in [0, 1] -> uint8 0-255 (for PNG files)."""
+    return np.clip(np.asarray(digits) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 # ------------------------------------------------------------ ink and paper
@@ -178,12 +63,13 @@ def histogram_percentile(hist: np.ndarray, q: float) -> float:
     return float(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right"))
 
 
-def ink_channel(image: np.ndarray) -> np.ndarray:
+def ink_channel(image: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """The gray view with the most ink/paper contrast: luminance, or one
     colour channel (red ink on green paper can have equal luminance)."""
     if image.ndim == 2:
         return image
-    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA) if max(image.shape[:2]) > 64 else image
+    side = config.ink_channel_side
+    small = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA) if max(image.shape[:2]) > side else image
     views = [cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), *cv2.split(small)]
     spreads = [histogram_percentile(h, 99) - histogram_percentile(h, 1) for h in map(histogram, views)]
     best = int(np.argmax(spreads))
@@ -221,6 +107,8 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     positive one, while shading and shadow edges (steps, not lines) answer
     both ways alike. Clearly dark lines mean dark ink; otherwise (light ink,
     or a digit filling the frame) the border, mostly paper, decides."""
+    if not config.line_polarity:
+        return _border_says_dark_ink(gray)
     small = _resize_long_side(gray, config.polarity_side).astype(np.float32)
     half = _resize_long_side(small, config.polarity_side // 2)
     blurred = [cv2.GaussianBlur(small, (0, 0), sigma) for sigma in (1.0, 2.0, 4.0)]
@@ -231,7 +119,7 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
         top = max(1, dog.size // 1000)   # the strongest 0.1% of responses
         dark -= float(np.partition(dog, top)[top])
         light += float(np.partition(dog, dog.size - top - 1)[dog.size - top - 1])
-    if dark > config.dark_line_ratio * light:
+    if config.line_polarity and dark > config.dark_line_ratio * light:
         return True
     return _border_says_dark_ink(gray)
 
@@ -270,20 +158,23 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     paper_level = histogram_percentile(paper, 50)
     deviations = np.bincount(np.abs(np.arange(len(paper)) - int(paper_level)), weights=paper, minlength=256)
     noise = 1.4826 * histogram_percentile(deviations, 50)
-    threshold = max(otsu, paper_level + 6 * noise, median + 0.4 * (peak - median),
+    threshold = max(otsu, paper_level + config.noise_sigmas * noise, median + config.peak_fraction * (peak - median),
                     paper_level + config.min_contrast / 2)
     _, mask = cv2.threshold(smooth, threshold, 255, cv2.THRESH_BINARY)
     return mask
 
 
-def _is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int) -> bool:
+def _is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
+                     config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """Paper edges, ruled lines and frames: thin, long, or hugging the border."""
     x, y, w, h = box
     height, width = shape
+    span, thin = config.line_span_fraction, config.line_thin_fraction
     touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
-    long_thin = (w > 0.6 * width and h < 0.08 * height) or (h > 0.6 * height and w < 0.08 * width
-                                                            and touches >= 2)
-    hollow_frame = touches >= 2 and area < 0.15 * w * h and max(w / width, h / height) > 0.8
+    long_thin = (w > span * width and h < thin * height) or (h > span * height and w < thin * width
+                                                             and touches >= 2)
+    hollow_frame = (touches >= 2 and area < config.frame_fill_fraction * w * h
+                    and max(w / width, h / height) > config.frame_span_fraction)
     return bool(long_thin or hollow_frame)
 
 
@@ -302,16 +193,19 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
         x, y, w, h, area = (int(v) for v in stats[index])
         if area < min_area:
             continue
-        candidates.append((index, (x, y, w, h), area, _is_line_or_edge((x, y, w, h), area, mask.shape, margin)))
+        candidates.append((index, (x, y, w, h), area,
+                           _is_line_or_edge((x, y, w, h), area, mask.shape, margin, config)))
     plausible = [c for c in candidates if not c[3]] or candidates
     if not plausible:
         return None
     main = max(plausible, key=lambda c: c[2])
     x0, y0, w0, h0 = main[1]
     keep = [main[0]]
-    reach = config.merge_distance_fraction * max(height, width) + 0.25 * max(w0, h0)
+    reach = config.merge_distance_fraction * max(height, width) + config.reach_digit_fraction * max(w0, h0)
     left, top, right, bottom = x0, y0, x0 + w0, y0 + h0
-    pending = [c for c in plausible if c[0] != main[0] and not c[3] and c[2] >= 0.04 * main[2]]
+    pending = [c for c in plausible if c[0] != main[0] and not c[3] and c[2] >= config.stroke_keep_fraction * main[2]]
+    if not config.merge_strokes:
+        pending = []
     merged = True
     while merged:  # until no stroke is near the digit: pieces may bridge to further pieces
         merged = False
@@ -325,7 +219,7 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
                 left, top = min(left, x), min(top, y)
                 right, bottom = max(right, x + w), max(bottom, y + h)
                 merged = True
-    if max(right - left, bottom - top) < max(6, 0.03 * max(height, width)):
+    if max(right - left, bottom - top) < max(config.min_digit_pixels, config.min_digit_fraction * max(height, width)):
         return None
     lookup = np.zeros(count, np.uint8)
     lookup[keep] = 255
@@ -340,14 +234,15 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2.0 * float(np.count_nonzero(mask)) / max(perimeter, 1.0)
 
 
-def normalise_stroke(crop: np.ndarray, image: ImageConvention = SETTINGS.image) -> np.ndarray:
+def normalise_stroke(crop: np.ndarray, image: ImageConvention = SETTINGS.image,
+                     config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """Thicken hair-thin strokes so that, in the 20x20 box, they are about as
     wide as MNIST's pen (about 2 pixels); thick strokes are left alone."""
     scale = image.box / max(crop.shape)
     width = stroke_width(crop) * scale
-    if width >= 1.6:
+    if not config.normalise_stroke or width >= config.thin_stroke_width:
         return crop
-    grow = round((2.0 - width) / scale / 2)
+    grow = round((config.target_stroke_width - width) / scale / 2)
     if grow < 1:
         return crop
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
@@ -361,7 +256,8 @@ def crop_to_box(mask: np.ndarray) -> tuple[np.ndarray, Box]:
     return mask[y:y + h, x:x + w], (x, y, w, h)
 
 
-def fit_in_box(crop: np.ndarray, image: ImageConvention = SETTINGS.image) -> np.ndarray:
+def fit_in_box(crop: np.ndarray, image: ImageConvention = SETTINGS.image,
+               config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """Pad to square, then resize into the 20x20 box with anti-aliasing, as
     NIST's binary digits were resized to make MNIST. Returns float32 in [0, 1]."""
     h, w = crop.shape
@@ -369,17 +265,18 @@ def fit_in_box(crop: np.ndarray, image: ImageConvention = SETTINGS.image) -> np.
     square = np.zeros((side, side), np.uint8)
     square[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = crop
     interpolation = cv2.INTER_AREA if side > image.box else cv2.INTER_LINEAR
-    boxed = cv2.resize(square, (image.box, image.box), interpolation=interpolation)
-    return boxed.astype(np.float32) / 255.0
+    boxed = as_model_input(cv2.resize(square, (image.box, image.box), interpolation=interpolation))
+    return boxed if config.anti_alias else (boxed > 0.5).astype(np.float32)
 
 
-def centre_by_mass(boxed: np.ndarray, image: ImageConvention = SETTINGS.image) -> np.ndarray:
+def centre_by_mass(boxed: np.ndarray, image: ImageConvention = SETTINGS.image,
+                   config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """Place the 20x20 digit in 28x28 so its centre of mass is at the centre."""
     out = np.zeros((image.size, image.size), np.float32)
     offset = (image.size - boxed.shape[0]) // 2
     out[offset:offset + boxed.shape[0], offset:offset + boxed.shape[1]] = boxed
     moments = cv2.moments(out)
-    if moments["m00"] <= 0:
+    if not config.centre_by_mass or moments["m00"] <= 0:
         return out
     shift_x = (image.size - 1) / 2 - moments["m10"] / moments["m00"]
     shift_y = (image.size - 1) / 2 - moments["m01"] / moments["m00"]
@@ -393,31 +290,38 @@ def centre_by_mass(boxed: np.ndarray, image: ImageConvention = SETTINGS.image) -
 def prepare_array(image: np.ndarray, original_size: tuple[int, int] | None = None,
                   config: PipelineConfig = SETTINGS.pipeline,
                   convention: ImageConvention = SETTINGS.image) -> Prepared:
-    """A decoded image (gray or BGR, uint8) -> the model's 28x28 input."""
+    """A decoded image (gray or BGR, any depth) -> the model's 28x28 input."""
     image = to_uint8_bgr_or_gray(np.asarray(image))
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise ImageError(f"unsupported image shape {image.shape}")
     size = original_size or (image.shape[1], image.shape[0])
-    gray = to_working_size(ink_channel(image), config)
+    gray = to_working_size(ink_channel(image, config), config)
     # The working copy may also have been decoded at reduced size.
     scale_to_original = size[0] / gray.shape[1]
     inverted = ink_is_dark(gray, config)
     ink = cv2.bitwise_not(gray) if inverted else gray
-    if max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading to remove
+    if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
         ink = remove_background(ink, config)
     mask = threshold_ink(ink, config)
     digit_mask = select_digit(mask, config) if mask is not None else None
     if digit_mask is None:
-        return Prepared(None, STATUS_NO_DIGIT, None, size, inverted)
+        return Prepared(None, None, size, inverted)
     crop, (x, y, w, h) = crop_to_box(digit_mask)
-    boxed = fit_in_box(normalise_stroke(crop, convention), convention)
-    digit = centre_by_mass(boxed, convention)
+    boxed = fit_in_box(normalise_stroke(crop, convention, config), convention, config)
+    digit = centre_by_mass(boxed, convention, config)
     box = (round(x * scale_to_original), round(y * scale_to_original),
            max(1, round(w * scale_to_original)), max(1, round(h * scale_to_original)))
-    return Prepared(digit, STATUS_OK, box, size, inverted)
+    return Prepared(digit, box, size, inverted)
 
 
-def prepare_bytes(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> Prepared:
+def prepare_bytes(data: bytes, config: PipelineConfig = SETTINGS.pipeline,
+                  convention: ImageConvention = SETTINGS.image) -> Prepared:
     """Encoded image bytes -> the model's 28x28 input (or an ImageError)."""
     image, size = decode_image(data, config)
-    return prepare_array(image, size, config)
+    return prepare_array(image, size, config, convention)
+
+
+def variant(**switches) -> PipelineConfig:
+    """The shipped pipeline with some settings changed, e.g.
+    `variant(centre_by_mass=False)`: for benchmarks and experiments."""
+    return dataclasses.replace(SETTINGS.pipeline, **switches)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import synthetic
 
-from digitcli import preprocess as P
 from digitcli.errors import ImageError
+from digitcli.reading import decode as D
+from digitcli.reading import pipeline as P
 
 
 def encode(image: np.ndarray, ext: str, params=None) -> bytes:
@@ -23,7 +24,7 @@ def centre_of_mass(digit: np.ndarray) -> tuple[float, float]:
 def test_output_follows_the_mnist_convention(digit_photo):
     prepared = P.prepare_bytes(encode(digit_photo(7, 300, seed=1), ".png"))
     digit = prepared.digit
-    assert prepared.status == "ok"
+    assert prepared.found
     assert digit.shape == (28, 28) and digit.dtype == np.float32
     assert 0.0 <= digit.min() and digit.max() <= 1.0 and digit.max() > 0.9
     cx, cy = centre_of_mass(digit)
@@ -47,7 +48,7 @@ def test_dark_on_light_and_light_on_dark_give_the_same_digit(digit_photo):
                                         (".tiff", None), (".webp", [cv2.IMWRITE_WEBP_QUALITY, 90])])
 def test_decodes_common_formats(digit_photo, ext, params):
     prepared = P.prepare_bytes(encode(digit_photo(5, 200, seed=3), ext, params))
-    assert prepared.status == "ok" and prepared.size == (200, 200)
+    assert prepared.found and prepared.size == (200, 200)
 
 
 def test_sixteen_bit_png_reads_like_eight_bit(digit_photo):
@@ -62,7 +63,7 @@ def test_transparent_canvas_is_composited_on_white():
     bgra = np.zeros((200, 200, 4), np.uint8)   # black ink colour, shape only in alpha
     bgra[:, :, 3] = stroke[:, :, 0]
     prepared = P.prepare_bytes(encode(bgra, ".png"))
-    assert prepared.status == "ok" and prepared.inverted   # dark ink on white, once composited
+    assert prepared.found and prepared.inverted   # dark ink on white, once composited
     reference = P.prepare_bytes(encode(255 - stroke, ".png"))
     assert np.abs(prepared.digit - reference.digit).mean() < 0.02
 
@@ -79,7 +80,7 @@ def test_blank_and_flat_images_have_no_digit():
     for image in (np.full((300, 300), 255, np.uint8), np.zeros((300, 300), np.uint8),
                   synthetic.paper(400, 300, seed=6)):
         prepared = P.prepare_bytes(encode(image, ".png"))
-        assert prepared.status == "no digit" and prepared.digit is None
+        assert not prepared.found and prepared.digit is None
 
 
 def test_small_digit_on_a_big_uneven_page_is_found():
@@ -87,7 +88,7 @@ def test_small_digit_on_a_big_uneven_page_is_found():
     page = synthetic.draw_digit(page, 4, (1400, 500), 150, (25, 25, 25), 9, seed=7)
     prepared = P.prepare_bytes(encode(page, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 90]))
     x, y, w, h = prepared.box
-    assert prepared.status == "ok"
+    assert prepared.found
     assert 1330 < x + w / 2 < 1470 and 430 < y + h / 2 < 570
 
 
@@ -125,7 +126,7 @@ def test_tiny_inputs_such_as_usps_16px_are_read():
     small = cv2.resize(255 - synthetic.draw_digit(np.zeros((64, 64, 3), np.uint8), 0, (32, 32), 60,
                                                   (255, 255, 255), 8)[:, :, 0], (16, 16), interpolation=cv2.INTER_AREA)
     prepared = P.prepare_bytes(encode(small, ".png"))
-    assert prepared.status == "ok" and prepared.size == (16, 16)
+    assert prepared.found and prepared.size == (16, 16)
 
 
 @pytest.mark.parametrize("data,message", [
@@ -145,14 +146,14 @@ def test_truncated_jpeg_is_an_error_not_a_guess(digit_photo):
 
 
 def test_one_pixel_image_has_no_digit():
-    assert P.prepare_bytes(encode(np.zeros((1, 1), np.uint8), ".png")).status == "no digit"
+    assert P.prepare_bytes(encode(np.zeros((1, 1), np.uint8), ".png")).found is False
 
 
 def test_image_dimensions_from_headers(digit_photo):
     image = digit_photo(1, 123, seed=13)[:, :100]
-    assert P.image_dimensions(encode(image, ".png")) == (100, 123)
-    assert P.image_dimensions(encode(image, ".jpg")) == (100, 123)
-    assert P.image_dimensions(b"GIF89a") is None
+    assert D.image_dimensions(encode(image, ".png")) == (100, 123)
+    assert D.image_dimensions(encode(image, ".jpg")) == (100, 123)
+    assert D.image_dimensions(b"GIF89a") is None
 
 
 def test_stroke_width_of_a_drawn_bar():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DATA_ENV_VAR
+from .config import DATA_ENV_VAR, SETTINGS
 from .errors import DataError
 
 IDX_FILES = {
@@ -24,8 +24,6 @@ IDX_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-IDX_IMAGE_MAGIC = 2051
-IDX_LABEL_MAGIC = 2049
 KERAS_NPZ = Path("datasets") / "mnist.npz"
 
 
@@ -152,10 +150,11 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
 
 def _validated(arrays: dict[str, np.ndarray], source: str, sha256: str) -> Mnist:
     """Check shapes, types, label range and counts before anyone trains on it."""
+    size, num_classes = SETTINGS.image.size, SETTINGS.image.num_classes
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise DataError(f"{source}: {split} images have shape {images.shape}, expected (N, 28, 28)")
+        if images.ndim != 3 or images.shape[1:] != (size, size):
+            raise DataError(f"{source}: {split} images have shape {images.shape}, expected (N, {size}, {size})")
         if images.dtype != np.uint8 or labels.dtype != np.uint8:
             raise DataError(f"{source}: {split} arrays must be uint8, got {images.dtype}/{labels.dtype}")
         if labels.ndim != 1 or len(labels) != len(images):
@@ -164,8 +163,8 @@ def _validated(arrays: dict[str, np.ndarray], source: str, sha256: str) -> Mnist
             )
         if len(images) == 0:
             raise DataError(f"{source}: the {split} split is empty")
-        if labels.max() > 9:
-            raise DataError(f"{source}: {split} labels must be digits 0-9, found {labels.max()}")
+        if labels.max() >= num_classes:
+            raise DataError(f"{source}: {split} labels must be digits 0-{num_classes - 1}, found {labels.max()}")
     return Mnist(
         x_train=arrays["x_train"], y_train=arrays["y_train"],
         x_test=arrays["x_test"], y_test=arrays["y_test"],

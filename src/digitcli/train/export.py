@@ -130,7 +130,7 @@ def keras_to_onnx(model) -> onnx.ModelProto:
     graph_proto = helper.make_graph(
         graph.nodes, "digitcli_cnn",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", size, size, 1])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", 10])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", int(model.output_shape[-1])])],
         graph.initializers,
     )
     onnx_model = helper.make_model(graph_proto, producer_name="digitcli",

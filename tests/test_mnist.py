@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import idx_bytes
 
-from digitcli.data import IDX_FILES, load_mnist, parse_idx, resolve_data_path
 from digitcli.errors import DataError
+from digitcli.mnist import IDX_FILES, load_mnist, parse_idx, resolve_data_path
 
 
 def test_npz_loads_and_validates(tiny_npz, tiny_mnist_arrays):

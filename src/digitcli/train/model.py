@@ -1,12 +1,13 @@
-"""The convolutional network (Keras). Imported only by training and by
-evaluating a `.keras` file, because importing TensorFlow costs seconds."""
+"""The convolutional network (Keras), its training metric, and batched
+inference. Imports TensorFlow: only `digitcli.train` modules import this."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
-from .config import SETTINGS, ImageConvention
+from ..config import SETTINGS, ImageConvention
 
 
 def conv_bn_relu(x, filters: int, kernel: int = 3, strides: int = 1, name: str = ""):
@@ -38,3 +39,33 @@ def build_model(image: ImageConvention = SETTINGS.image) -> keras.Model:
     x = layers.Dropout(0.3, name="dropout2")(x)
     outputs = layers.Dense(image.num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="digitcli_cnn")
+
+
+def predict_in_batches(model: keras.Model, images: np.ndarray,
+                       batch_size: int = SETTINGS.train.inference_batch_size) -> np.ndarray:
+    """Softmax outputs for (N, 28, 28, 1) float32 images, quietly."""
+    return model.predict(images, batch_size=batch_size, verbose=0)
+
+
+@keras.saving.register_keras_serializable(package="digitcli")
+class DigitAccuracy(keras.metrics.Metric):
+    """Accuracy over the digits of a batch; non-digits (uniform targets)
+    have no right answer and are left out."""
+
+    def __init__(self, name: str = "accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        is_digit = keras.ops.cast(keras.ops.max(y_true, axis=1) > 0.5, "float32")
+        hit = keras.ops.cast(keras.ops.argmax(y_true, axis=1) == keras.ops.argmax(y_pred, axis=1), "float32")
+        self.correct.assign_add(keras.ops.sum(hit * is_digit))
+        self.count.assign_add(keras.ops.sum(is_digit))
+
+    def result(self):
+        return self.correct / keras.ops.maximum(self.count, 1.0)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.count.assign(0.0)

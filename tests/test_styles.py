@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitcli import digit_styles
-from digitcli.preprocess import prepare_array
+from digitcli.reading.pipeline import prepare_array
+from digitcli.train import styles as digit_styles
 
 
 def _seven() -> np.ndarray:

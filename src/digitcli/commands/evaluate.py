@@ -1,0 +1,106 @@
+"""`digitcli evaluate`: measure a model on the MNIST test set or on labelled
+folders of real images, print tables or JSON, and draw the report pictures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from ..config import PredictConfig
+from ..errors import ExitCode
+from ..evaluation.labelled import NOT_A_DIGIT, PhotoEvaluation, evaluate_photos, find_labelled_images
+from ..evaluation.metrics import Metrics, evaluate_mnist
+from ..evaluation.tables import accuracy_table, confusion_table, per_class_table
+from ..mnist import load_mnist
+from ..reading.classifier import load_classifier
+from ..reading.decode import decode_image
+from ..reading.reader import Reader
+from .progress import progress
+
+
+def print_tables(stdout: Console, title: str, groups: dict[str, Metrics], overall: Metrics) -> None:
+    stdout.print(accuracy_table(title, groups))
+    stdout.print(per_class_table(overall))
+    stdout.print(confusion_table(overall))
+
+
+def write_report(folder: Path, title: str, metrics: Metrics, mistakes: np.ndarray, stderr: Console) -> None:
+    """confusion.png and mistakes.png, then say where they are."""
+    from ..evaluation import report as pictures
+
+    written = [
+        pictures.write_png(folder / "confusion.png", pictures.confusion_matrix_image(
+            metrics.confusion, f"{title}: {metrics.accuracy:.2%} of {metrics.count}")),
+        pictures.write_png(folder / "mistakes.png", mistakes),
+    ]
+    stderr.print("report: " + ", ".join(str(p) for p in written), highlight=False)
+
+
+def run_mnist(model: Path | None, data: Path | None, fmt: str, report: Path | None,
+              config: PredictConfig, stdout: Console, stderr: Console) -> int:
+    classifier = load_classifier(model)
+    mnist = load_mnist(data)
+    result = evaluate_mnist(classifier, mnist.x_test, mnist.y_test, min_confidence=config.min_confidence)
+    if fmt == "json":
+        print(json.dumps({"model": str(classifier.path), "data": mnist.source,
+                          "mnist_test": result.metrics.as_dict()}, indent=2))
+    else:
+        print_tables(stdout, f"{classifier.path} on MNIST test ({mnist.source})",
+                     {"mnist test": result.metrics}, result.metrics)
+    if report:
+        from ..evaluation.report import mnist_mistakes_image
+
+        write_report(report, "MNIST test", result.metrics, mnist_mistakes_image(
+            result.images, result.truth, result.predicted, result.confidence), stderr)
+    return ExitCode.OK
+
+
+def _original_for_report(path: Path):
+    try:
+        return decode_image(path.read_bytes())[0]
+    except Exception:  # noqa: BLE001  (an unreadable file still gets its tile, without the picture)
+        return None
+
+
+def _as_json(result: PhotoEvaluation, model: Path, labelled: Path) -> str:
+    return json.dumps({
+        "model": str(model), "labelled": str(labelled),
+        "overall": result.metrics.as_dict(),
+        "by_group": {name: m.summary() for name, m in result.by_group.items()},
+        **({"non_digits": result.non_digits.as_dict()} if result.non_digits else {}),
+        "mistakes": [{**r.as_record(), "label": NOT_A_DIGIT if item.label is None else item.label,
+                      "group": item.group} for item, r in result.mistakes],
+    }, indent=2)
+
+
+def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | None,
+                 config: PredictConfig, stdout: Console, stderr: Console) -> int:
+    reader = Reader(model, min_confidence=config.min_confidence, workers=config.workers)
+    items = find_labelled_images(labelled)
+    with progress(stderr, len(items)) as advance:
+        result = evaluate_photos(items, reader, on_result=advance)
+    if fmt == "json":
+        print(_as_json(result, reader.model_path, labelled))
+    else:
+        if result.metrics.count:
+            print_tables(stdout, f"{reader.model_path} on {labelled}",
+                         {**result.by_group, "all": result.metrics}, result.metrics)
+        if result.non_digits:
+            rejection = result.non_digits
+            stdout.print(f"[bold]not a digit[/bold]: {rejection.flagged} of {rejection.count} "
+                         f"([bold]{rejection.share:.1%}[/bold]) flagged as low confidence or no digit "
+                         f"(--min-confidence {config.min_confidence})", highlight=False)
+    if report:
+        from ..config import SETTINGS
+        from ..evaluation.report import grid, photo_mistake_tile
+
+        tiles = [photo_mistake_tile(
+            _original_for_report(item.path), r.prepared.digit if r.prepared else None,
+            r.prepared.box if r.prepared else None, item.label, r.digit, r.confidence,
+            str(item.path), r.error or r.status.value)
+            for item, r in result.mistakes[:SETTINGS.report.max_tiles]]
+        write_report(report, labelled.name, result.metrics, grid(tiles, SETTINGS.report.mistakes_columns), stderr)
+    return ExitCode.OK

@@ -1,0 +1,62 @@
+"""`digitcli.Reader`: the Python API, and what the CLI itself runs on.
+
+    from digitcli import Reader
+    reader = Reader()                      # the shipped model, or Reader(model="path.onnx")
+    result = reader.read("photo.jpg")      # also bytes or a numpy image
+    for result in reader.read_many(paths): # in order, streamed, errors as results
+        print(result.path, result.digit, result.confidence, result.status)
+
+`result.as_record()` is exactly predict's JSON record. A notebook, a web
+service or a distributed job (one Reader per worker) calls this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ..config import SETTINGS, ImageConvention, PipelineConfig
+from .classifier import Classifier, load_classifier
+from .result import Result
+from .runner import Item, Source, as_item, classify, prepare_item, run_batch
+
+
+class Reader:
+    """Reads handwritten digits from images with one loaded model.
+
+    model: an ONNX (or .keras) file or its folder; default the shipped model.
+    min_confidence: answers below it get status 'low confidence'.
+    top_k: how many of the likeliest digits each result lists.
+    workers, batch_size: threads that prepare images, images per model call.
+    """
+
+    def __init__(self, model: str | Path | Classifier | None = None, *,
+                 min_confidence: float = SETTINGS.predict.min_confidence, top_k: int = SETTINGS.predict.top_k,
+                 workers: int = SETTINGS.predict.workers, batch_size: int = SETTINGS.predict.batch_size,
+                 pipeline: PipelineConfig = SETTINGS.pipeline, convention: ImageConvention = SETTINGS.image):
+        if model is None or isinstance(model, (str, Path)):
+            model = load_classifier(None if model is None else Path(model))
+        self.classifier: Classifier = model
+        self.config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence, top_k=top_k,
+                                          workers=workers, batch_size=batch_size)
+        self.pipeline = pipeline
+        self.convention = convention
+
+    @property
+    def model_path(self) -> Path:
+        return self.classifier.path
+
+    def read(self, image: Source, name: str | None = None) -> Result:
+        """One image: a path, encoded bytes, or a decoded numpy image (gray,
+        BGR or BGRA). `name` is what the result's `path` says."""
+        result = prepare_item(as_item(image, name), self.pipeline, self.convention)
+        classify([result], self.classifier, self.config)
+        return result
+
+    def read_many(self, images: Iterable[Source | Item],
+                  on_result: Callable[[Result], None] | None = None) -> Iterator[Result]:
+        """Many images, streamed: one Result each, in input order, errors as
+        results. The iterable is consumed lazily, a batch or two ahead."""
+        items = (image if isinstance(image, Item) else as_item(image) for image in images)
+        return run_batch(items, self.classifier, self.config, self.pipeline, self.convention, on_result)
