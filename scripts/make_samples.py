@@ -1,8 +1,8 @@
 """Write samples/: images that show what `digitcli predict` handles.
 
 Every sample is drawn here, as pen strokes of our own on synthetic paper; nothing is copied from any data set. The file
-name starts with the true digit, or with x for something that is not a digit (predict should flag it as low
-confidence). Run from the repository root:
+name starts with the true digit, with n and the digits of a number (a dash where the image holds two numbers),
+or with x for something that is not a digit (predict should flag it as low confidence). Run from the repository root:
 
     python scripts/make_samples.py
 """
@@ -22,6 +22,7 @@ from synthetic import (
     add_vignette,
     digit_on_paper,
     draw_digit,
+    draw_number,
     draw_strokes,
     encode,
     paper,
@@ -84,6 +85,23 @@ def samples() -> dict[str, bytes]:
     smiley = draw_strokes(np.full((280, 280, 3), 255, np.uint8), NON_DIGITS["smiley"], (140, 140), 220,
                           (0, 0, 0), 10, slant=0.0)
     out["x_smiley_drawing.png"] = encode(smiley, ".png")
+    meter = add_shadow(paper(300, 640, (228, 232, 236), seed=15), 0.35, 0.3)
+    out["n0472_meter_reading_photo.jpg"] = encode(
+        draw_number(meter, "0472", (140, 150), 150, (35, 35, 45), 10, seed=15, advance=0.75), ".jpg", jpg)
+    cheque = paper(160, 520, (215, 225, 228), seed=16)
+    yy, xx = np.mgrid[0:160, 0:520]
+    cheque[(np.sin(xx / 9.0 + 3 * np.sin(yy / 23.0)) > 0.93)] = (175, 190, 195)   # a security pattern
+    out["n1480_cheque_amount_touching.png"] = encode(
+        draw_number(cheque, "1.480,-", (70, 80), 100, (60, 30, 25), 7, seed=16, advance=0.52), ".png")
+    mark = paper(320, 360, (240, 242, 244), seed=17)
+    out["n17_exam_mark_red_pen.jpg"] = encode(
+        draw_number(mark, "17", (120, 160), 170, (40, 40, 200), 9, seed=17, advance=0.7), ".jpg", jpg)
+    board = np.zeros((220, 700, 3), np.uint8)
+    out["n2026_drawn_on_screen.png"] = encode(
+        draw_number(board, "2026", (120, 110), 140, (255, 255, 255), 12, seed=18, advance=0.8, slant=0.05), ".png")
+    form = paper(260, 760, seed=19)
+    out["n12-345_two_numbers_on_a_form.jpg"] = encode(
+        draw_number(form, "12 345", (90, 130), 110, (25, 25, 25), 7, seed=19, advance=0.72), ".jpg", jpg)
     return out
 
 

@@ -84,6 +84,29 @@ def draw_strokes(page: np.ndarray, strokes: list[list[tuple[float, float]]], cen
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def draw_number(page: np.ndarray, text: str, start: tuple[int, int], height: int, ink=(30, 30, 30),
+                thickness: int | None = None, seed: int = 0, advance: float = 0.62, slant: float = 0.15) -> np.ndarray:
+    """Write a number left to right from `start` (the first digit's centre):
+    digits `advance` x height apart (below about 0.55 they touch), '.' and
+    ',' as dots, '-' as a dash, ' ' as a wide gap."""
+    x, y = start
+    thickness = thickness or max(2, round(height / 14))
+    for index, char in enumerate(text):
+        if char.isdigit():
+            page = draw_digit(page, int(char), (round(x), y), height, ink, thickness, seed + index, slant)
+            x += advance * height
+        elif char in ".,":
+            dot = [(0.45, 0.95), (0.5, 0.97)] if char == "." else [(0.5, 0.93), (0.42, 1.08)]
+            page = draw_strokes(page, [dot], (round(x - 0.25 * height), y), height, ink, thickness + 2, seed, 0)
+            x += 0.25 * height
+        elif char == "-":
+            page = draw_strokes(page, [[(0.25, 0.55), (0.75, 0.55)]], (round(x), y), height, ink, thickness, seed, 0)
+            x += 0.5 * height
+        else:
+            x += 1.6 * height
+    return page
+
+
 def add_shadow(page: np.ndarray, strength: float = 0.45, angle: float = 0.6) -> np.ndarray:
     """A soft shadow falling across the page, as from a hand or a phone."""
     height, width = page.shape[:2]

@@ -55,7 +55,7 @@ def test_predict_jsonl_rows_carry_the_contract_fields(runner, photos):
     rows = {r["path"].rsplit("/", 1)[-1]: r for r in records(result.stdout)}
     assert set(rows) == {"0.png", "3.png", "7.png", "blank.png", "notes.jpg"}
     for row in rows.values():
-        assert set(row) == {"path", "digit", "confidence", "status", "error"}
+        assert set(row) == {"path", "digit", "confidence", "status", "error", "number"}
     assert rows["3.png"]["digit"] == 3 and rows["7.png"]["digit"] == 7 and rows["0.png"]["digit"] == 0
     assert 0.5 < rows["3.png"]["confidence"] <= 1.0 and rows["3.png"]["error"] is None
     assert rows["blank.png"] == {**rows["blank.png"], "digit": None, "confidence": None, "status": "no digit"}
@@ -73,7 +73,7 @@ def test_predict_csv_and_tsv(runner, photos):
         result = runner.invoke(app, ["predict", "-f", fmt, str(photos / "7.png"), str(photos / "blank.png")])
         table = list(csv.DictReader(io.StringIO(result.stdout), delimiter=delimiter))
         assert [r["digit"] for r in table] == ["7", ""]
-        assert list(table[0]) == ["path", "digit", "confidence", "status", "error"]
+        assert list(table[0]) == ["path", "digit", "confidence", "status", "error", "number"]
 
 
 def test_predict_json_array_and_top_k(runner, photos):
@@ -110,11 +110,16 @@ def test_predict_low_confidence_is_marked(runner, photos):
 
 def test_predict_saves_crops(runner, photos, tmp_path):
     crops = tmp_path / "crops"
-    runner.invoke(app, ["predict", "-f", "jsonl", "--save-crops", str(crops), str(photos)])
+    result = runner.invoke(app, ["predict", "-f", "jsonl", "--save-crops", str(crops), str(photos)])
     saved = sorted(p.name for p in crops.iterdir())
-    assert saved == ["0.png", "3.png", "7.png"]
-    crop = cv2.imread(str(crops / "3.png"), cv2.IMREAD_UNCHANGED)
+    assert [name.split("-")[0] for name in saved] == ["0", "3", "7"] and all(n.endswith("-1.png") for n in saved)
+    rows = {Path(r["path"]).name: r for r in records(result.stdout)}
+    assert rows["blank.png"]["crops"] == [] and rows["notes.jpg"]["crops"] is None
+    crop = cv2.imread(rows["3.png"]["crops"][0], cv2.IMREAD_UNCHANGED)
     assert crop.shape == (28, 28) and crop.max() > 200 and crop[0].max() == 0
+    again = runner.invoke(app, ["predict", "-f", "jsonl", "--save-crops", str(crops), str(photos)])
+    assert sorted(p.name for p in crops.iterdir()) == saved   # a rerun replaces its own crops
+    assert [r["crops"] for r in records(again.stdout)] == [r["crops"] for r in records(result.stdout)]
 
 
 def test_predict_bad_format_is_a_usage_error(runner, photos):

@@ -26,13 +26,13 @@ def test_labelled_layouts(tmp_path):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
     items = find_labelled_images(tmp_path)
-    assert sorted((i.group, i.label) for i in items) == [("a", 3), ("a", 4), ("b", 7)]
+    assert sorted((i.group, i.digit) for i in items) == [("a", 3), ("a", 4), ("b", 7)]
 
 
 def test_manifest_with_kind(tmp_path):
     (tmp_path / "MANIFEST.tsv").write_text("relpath\tlabel\tkind\nx/1.png\t1\tphoto\ny/2.png\t2\tdrawing\n")
     items = find_labelled_images(tmp_path)
-    assert [(i.group, i.label) for i in items] == [("photo", 1), ("drawing", 2)]
+    assert [(i.group, i.digit) for i in items] == [("photo", 1), ("drawing", 2)]
     assert items[0].path == tmp_path / "x" / "1.png"
 
 
@@ -80,7 +80,7 @@ def test_not_a_digit_folders_and_manifest_labels(tmp_path):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
     items = find_labelled_images(tmp_path)
-    assert sorted((i.path.name, i.label) for i in items) == [("smiley.png", None), ("star.png", None), ("x.png", 3)]
+    assert sorted((i.path.name, i.label) for i in items) == [("smiley.png", None), ("star.png", None), ("x.png", "3")]
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,label\na/3/x.png,3\nnot-a-digit/smiley.png,x\na/notes/y.png,not-a-digit\n")
-    assert [i.label for i in find_labelled_images(manifest)] == [3, None, None]
+    assert [i.label for i in find_labelled_images(manifest)] == ["3", None, None]

@@ -55,7 +55,7 @@ def test_as_record_is_exactly_predicts_json(reader, tmp_path):
     printed = subprocess.run([sys.executable, "-m", "digitcli", "predict", "-f", "jsonl", str(path)],
                              capture_output=True, text=True, timeout=60, check=True).stdout
     assert json.loads(printed) == expected
-    assert list(expected) == ["path", "digit", "confidence", "status", "error"]
+    assert list(expected) == ["path", "digit", "confidence", "status", "error", "number"]
 
 
 def test_options_reach_the_results(tmp_path):

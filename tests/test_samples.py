@@ -1,7 +1,7 @@
 """The shipped model reads every image in samples/ right, through the public
 `Reader` API: the README's quick start. Each sample's true digit is the
-first character of its name; an x says it is not a digit, and predict must
-flag it as low confidence."""
+first character of its name; n and digits name a number (a dash between two
+numbers); an x says it is not a digit, and predict must flag it."""
 
 from __future__ import annotations
 
@@ -26,7 +26,13 @@ def rows():
 def test_sample_is_read_right(rows, sample):
     row = rows[str(sample)]
     if sample.name.startswith("x"):
-        assert row.status is Status.LOW_CONFIDENCE, f"{sample.name}: read {row.digit} ({row.confidence:.2f})"
+        assert row.flagged, f"{sample.name}: read {row.number} ({row.confidence:.2f})"
         return
     assert row.status is Status.OK, row
+    if sample.name.startswith("n"):
+        expected = sample.name[1:sample.name.index("_")].replace("-", " ")
+        assert row.number == expected and row.digit is None, f"{sample.name}: read {row.number}"
+        assert len(row.digits) == len(expected.replace(" ", ""))
+        return
     assert row.digit == int(sample.name[0]), f"{sample.name}: read {row.digit} ({row.confidence:.2f})"
+    assert row.number == sample.name[0]

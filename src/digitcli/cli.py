@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import signal
 from collections.abc import Callable
 from enum import Enum
@@ -26,11 +27,12 @@ app = typer.Typer(
     name="digitcli",
     help="Read handwritten digits from image files.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)   # one line per message, whatever the width: logs are grepped
 
 
 RowFormat = Enum("RowFormat", {name: name for name in WRITERS}, type=str)
@@ -115,7 +117,15 @@ def train(
     """Train the CNN on MNIST and write the model files (atomically).
 
     Progress goes to stderr. Ctrl-C stops cleanly: the model in OUTPUT is left
-    as it was, and `--resume` continues from the last finished epoch.
+    as it was, and `--resume` continues from the last finished epoch. Needs
+    TensorFlow: pip install "digitcli[train]".
+
+    Examples:
+
+    \b
+      digitcli train --data ../shared/data/mnist.npz              # the shipped model, into models/
+      digitcli train --data mnist.npz --epochs 3 --output /tmp/try
+      digitcli train --data mnist.npz --resume                    # continue after Ctrl-C
     """
     from .commands.train import run
 
@@ -130,46 +140,78 @@ ModelOption = Annotated[Path | None, typer.Option(
     show_default=False)]
 
 
+def _a_number(value: float) -> float:
+    if math.isnan(value):   # NaN passes every range check
+        raise typer.BadParameter("must be a number from 0 to 1, not NaN")
+    return value
+
+
 MinConfidenceOption = Annotated[float, typer.Option(
-    min=0.0, max=1.0, help="Answers below this confidence get status 'low confidence' (a non-digit "
-    "usually does).")]
+    min=0.0, max=1.0, callback=_a_number, help="Answers below this confidence get status 'low confidence' "
+    "(a non-digit usually does).")]
 
 
 @app.command()
 @friendly_errors
 def predict(
-    inputs: Annotated[list[str], typer.Argument(
-        metavar="IMAGE", help="Image files, folders, globs, or - to read paths from stdin (one a line).",
-        show_default=False)],
+    inputs: Annotated[list[str] | None, typer.Argument(
+        metavar="IMAGE...", help="Image files, folders, globs, or - to read paths from stdin (one a line).",
+        show_default=False)] = None,
     fmt: Annotated[RowFormat | None, typer.Option(
         "--format", "-f", help="Output format. Default: table on a terminal, jsonl otherwise.",
         show_default=False)] = None,
     model: ModelOption = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Read folders recursively.")] = False,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=10, help="Also list the K likeliest digits.")]
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=10, help="Also list the K likeliest digits "
+                                       "(of a one-digit image; with --boxes, of each digit of a number).")]
         = SETTINGS.predict.top_k,
     min_confidence: MinConfidenceOption = SETTINGS.predict.min_confidence,
     save_crops: Annotated[Path | None, typer.Option(
-        help="Write each 28x28 digit, as the model saw it, as a PNG into this folder.", show_default=False)]
-        = None,
+        help="Write each digit's 28x28, as the model saw it, as a PNG into this folder (named after the input; "
+        "field 'crops').", show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, help="Threads that decode and prepare images.")]
         = SETTINGS.predict.workers,
+    digits: Annotated[int | None, typer.Option(
+        "--digits", "-d", min=1, max=32, help="Read exactly N digits (a form box of known length, a 6-digit meter); "
+        "1 reads one digit an image. Default: however many there are.", show_default=False)] = None,
+    null: Annotated[bool, typer.Option(
+        "--null", "-0", help="Paths on stdin are NUL-separated (find -print0, fd -0).")] = False,
+    boxes: Annotated[bool, typer.Option(
+        "--boxes", help="Add each digit with its confidence and its box [x, y, width, height] in the "
+        "original image's pixels (field 'digits').")] = False,
 ) -> None:
-    """Read the digit in each image and print one row per input.
+    """Read the handwritten digits or numbers in each image; one row per input.
 
-    Each image should show one handwritten digit: a photo, a scan or a
-    drawing, dark ink on light paper or light on dark. Rows carry path,
-    digit, confidence, status (ok, low confidence, no digit, error) and error.
-    Data goes to stdout, messages to stderr.
+    A photo, a scan or a drawing, dark ink on light paper or light on dark:
+    one digit, or a number (a meter reading, an amount, a mark). Rows carry
+    path, digit (when the image holds exactly one), confidence (of the whole
+    reading), status (ok, low confidence, no digit, error), error and number
+    (the digits left to right; a space between separate numbers). Data goes
+    to stdout, messages to stderr.
+
+    Examples:
+
+    \b
+      digitcli predict samples/*                        # a table on a terminal
+      digitcli predict photos/ --recursive              # every image under a folder
+      find . -name '*.jpg' -print0 | digitcli predict - -0
+      digitcli predict scans/*.png -f csv > digits.csv  # CSV for a spreadsheet
+      digitcli predict meter.jpg --digits 6 --boxes     # a 6-digit meter, each digit's box
+      digitcli predict form.jpg --top-k 3               # the three likeliest digits
 
     Exit status: 0 when every input was read (a blank page counts as read,
     with status 'no digit'); 1 when any input could not be read; 2 usage
     error; 3 model missing or corrupt; 70 internal error.
     """
+    if not inputs:
+        raise typer.BadParameter("give image files, folders or globs, or - to read paths from stdin",
+                                 param_hint="IMAGE...")
     from .commands.predict import run
 
-    config = dataclasses.replace(SETTINGS.predict, top_k=top_k, min_confidence=min_confidence, workers=workers)
-    raise typer.Exit(run(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, stderr))
+    config = dataclasses.replace(SETTINGS.predict, top_k=top_k, min_confidence=min_confidence, workers=workers,
+                                 digits=digits)
+    raise typer.Exit(run(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, boxes, null,
+                         stderr))
 
 
 @app.command()
@@ -194,7 +236,16 @@ def evaluate(
     images, reported per kind (from the manifest) or per source folder, with
     the share of answers below predict's --min-confidence and the expected
     calibration error (0: a confidence of 0.9 is right nine times in ten).
-    Images labelled not-a-digit count as right when predict flags them.
+    Images labelled not-a-digit count as right when predict flags them;
+    labels of several digits are numbers, scored by exact match and digit
+    error rate.
+
+    Examples:
+
+    \b
+      digitcli evaluate --data ../shared/data/mnist.npz             # the MNIST test set
+      digitcli evaluate --labelled ../shared/data/realworld-dev --report report/
+      digitcli evaluate --labelled ../shared/data/numbers-dev -f json
     """
     from .commands.evaluate import run_labelled, run_mnist
 

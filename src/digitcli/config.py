@@ -108,6 +108,7 @@ class PipelineConfig:
     thin_stroke_width: float = 1.6       # strokes thinner than this in the 20x20 box are thickened
     target_stroke_width: float = 2.0     # ...to about MNIST's pen width
     max_pixels: int = 200_000_000    # refuse to decode more than this
+    max_file_bytes: int = 256 * 1024 * 1024   # refuse to read a file larger than this
     # Decoding a 100-megapixel image takes some 300 MB: one image larger than
     # this is decoded at a time, so memory stays bounded whatever the threads.
     large_image_pixels: int = 16_000_000
@@ -121,6 +122,26 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True)
+class NumberConfig:
+    """Reading numbers (reading/numbers.py): how ink is grouped into digits,
+    which marks are separators, and where touching digits may be cut. Sizes
+    are shares of the line's typical digit height."""
+
+    overlap_to_merge: float = 0.5     # pieces overlapping this share of the narrower one's width are one digit
+    dot_size: float = 0.35            # smaller than this both ways: a dot or a comma
+    mark_height: float = 0.45         # flatter than this: a dash, or (near a digit's top) a 7's or 5's bar
+    bar_zone: float = 0.4             # a flat piece in this top share of the line may be a digit's bar
+    touch_gap: float = 0.15           # pieces closer than this may be one digit, or touching digits
+    space_gap: float = 1.2            # a horizontal gap this wide separates two numbers
+    line_overlap: float = 0.3         # segments sharing this share of their height are on one line
+    split_aspect: float = 1.0         # a piece this much wider than tall may be touching digits: cut it
+    max_cuts: int = 8                 # at most this many cut positions in one piece
+    min_width: float = 0.12           # a cut leaves at least this much on either side
+    max_width: float = 1.4            # a candidate digit is at most this wide
+    background_area: float = 0.15     # a shape touching two borders and this share of the image is background
+
+
+@dataclass(frozen=True)
 class PredictConfig:
     """Defaults of `digitcli predict`."""
 
@@ -128,6 +149,7 @@ class PredictConfig:
     workers: int = field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)))
     min_confidence: float = 0.5
     top_k: int = 1
+    digits: int | None = None        # read exactly this many digits; None: however many there are
     progress_after: int = 50         # images; shorter batches finish before a bar helps
 
 
@@ -145,6 +167,7 @@ class Settings:
     image: ImageConvention = field(default_factory=ImageConvention)
     train: TrainConfig = field(default_factory=TrainConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    numbers: NumberConfig = field(default_factory=NumberConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     models_dir: Path = field(default_factory=_package_models_dir)

@@ -11,9 +11,9 @@ from rich.console import Console
 
 from ..config import PredictConfig
 from ..errors import ExitCode
-from ..evaluation.labelled import NOT_A_DIGIT, PhotoEvaluation, evaluate_photos, find_labelled_images
+from ..evaluation.labelled import PhotoEvaluation, evaluate_photos, find_labelled_images
 from ..evaluation.metrics import Metrics, evaluate_mnist
-from ..evaluation.tables import accuracy_table, confusion_table, per_class_table
+from ..evaluation.tables import accuracy_table, confusion_table, numbers_table, per_class_table
 from ..mnist import load_mnist
 from ..reading.classifier import load_classifier
 from ..reading.decode import decode_image
@@ -71,8 +71,11 @@ def _as_json(result: PhotoEvaluation, model: Path, labelled: Path) -> str:
         "overall": result.metrics.as_dict(),
         "by_group": {name: m.summary() for name, m in result.by_group.items()},
         **({"non_digits": result.non_digits.as_dict()} if result.non_digits else {}),
-        "mistakes": [{**r.as_record(), "label": NOT_A_DIGIT if item.label is None else item.label,
-                      "group": item.group} for item, r in result.mistakes],
+        **({"numbers": {"overall": result.numbers.summary(),
+                        "by_group": {name: m.summary() for name, m in result.numbers_by_group.items()}}}
+           if result.numbers else {}),
+        "mistakes": [{**r.as_record(with_digits=True), "label": item.label_for_output, "group": item.group}
+                     for item, r in result.mistakes],
     }, indent=2)
 
 
@@ -88,6 +91,9 @@ def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | No
         if result.metrics.count:
             print_tables(stdout, f"{reader.model_path} on {labelled}",
                          {**result.by_group, "all": result.metrics}, result.metrics)
+        if result.numbers:
+            stdout.print(numbers_table(f"numbers: {reader.model_path} on {labelled}",
+                                       {**result.numbers_by_group, "all": result.numbers}))
         if result.non_digits:
             rejection = result.non_digits
             stdout.print(f"[bold]not a digit[/bold]: {rejection.flagged} of {rejection.count} "
@@ -97,10 +103,7 @@ def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | No
         from ..config import SETTINGS
         from ..evaluation.report import grid, photo_mistake_tile
 
-        tiles = [photo_mistake_tile(
-            _original_for_report(item.path), r.prepared.digit if r.prepared else None,
-            r.prepared.box if r.prepared else None, item.label, r.digit, r.confidence,
-            str(item.path), r.error or r.status.value)
-            for item, r in result.mistakes[:SETTINGS.report.max_tiles]]
+        tiles = [photo_mistake_tile(_original_for_report(item.path), r, item.label, str(item.path))
+                 for item, r in result.mistakes[:SETTINGS.report.max_tiles]]
         write_report(report, labelled.name, result.metrics, grid(tiles, SETTINGS.report.mistakes_columns), stderr)
     return ExitCode.OK

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration import calibration_error
 from ..errors import DataError
 from ..reading.inputs import images_in, is_image_name
 from ..reading.reader import Reader
@@ -25,17 +26,30 @@ NOT_A_DIGIT_LABELS = (NOT_A_DIGIT, "x")
 @dataclass(frozen=True)
 class LabelledImage:
     path: Path
-    label: int | None  # None: not a digit
+    label: str | None  # the digits, left to right ("7", "0472"); None: not a digit
     group: str  # the kind (photo, drawing, ...) from a manifest, else the source folder
 
+    @property
+    def digit(self) -> int | None:
+        """The label as an int when it is one digit."""
+        return int(self.label) if self.label is not None and len(self.label) == 1 else None
 
-def parse_label(text: str) -> int | None:
-    """'0'-'9' -> the digit; 'not-a-digit' or 'x' -> None; else ValueError."""
+    @property
+    def is_number(self) -> bool:
+        return self.label is not None and len(self.label) > 1
+
+    @property
+    def label_for_output(self) -> int | str:
+        return NOT_A_DIGIT if self.label is None else self.digit if self.digit is not None else self.label
+
+
+def parse_label(text: str) -> str | None:
+    """'7', '0472' -> the digits; 'not-a-digit' or 'x' -> None; else ValueError."""
     text = text.strip()
     if text.lower() in NOT_A_DIGIT_LABELS:
         return None
-    if len(text) == 1 and text.isdigit():
-        return int(text)
+    if text and text.isascii() and text.isdigit():
+        return text
     raise ValueError(text)
 
 
@@ -65,7 +79,7 @@ def read_manifest(manifest: Path) -> list[LabelledImage]:
         except ValueError:
             relpath = None
         if not relpath:
-            raise DataError(f"{manifest}:{number}: need a path and a label 0-9 (or {NOT_A_DIGIT}), got {record}")
+            raise DataError(f"{manifest}:{number}: need a path and a label of digits (or {NOT_A_DIGIT}), got {record}")
         group = record.get("kind") or Path(relpath).parts[0]
         items.append(LabelledImage(manifest.parent / relpath, label, group))
     return items
@@ -77,10 +91,14 @@ def scan_labelled_folder(root: Path) -> list[LabelledImage]:
     items = []
     for path in images_in(root, recursive=True):
         parts = path.relative_to(root).parts
-        if len(parts) < 2 or parts[-2].lower() not in (*"0123456789", NOT_A_DIGIT):
+        try:
+            label = parse_label(parts[-2]) if len(parts) >= 2 else ""
+        except ValueError:
+            continue
+        if label == "" or (label is None and parts[-2].lower() != NOT_A_DIGIT):
             continue
         group = parts[0] if len(parts) >= 3 else root.name
-        items.append(LabelledImage(path, parse_label(parts[-2]), group))
+        items.append(LabelledImage(path, label, group))
     return items
 
 
@@ -114,21 +132,70 @@ class Rejection:
         return {"count": self.count, "flagged": self.flagged, "share": round(self.share, 6)}
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+@dataclass
+class NumberMetrics:
+    """Reading whole numbers: exact matches, digit error rate (edit distance
+    over the label's length, summed), answers below --min-confidence, and the
+    calibration error of the whole reading's confidence against exactness."""
+
+    count: int
+    exact: float
+    digit_error_rate: float
+    low_confidence: float
+    calibration_error: float
+
+    def summary(self) -> dict:
+        return {"count": self.count, "exact": round(self.exact, 6), "digit_error_rate": round(self.digit_error_rate, 6),
+                "low_confidence": round(self.low_confidence, 5), "calibration_error": round(self.calibration_error, 5)}
+
+
+def read_digits(result: Result) -> str:
+    """The digits a result read, without the spaces between numbers."""
+    return (result.number or "").replace(" ", "")
+
+
+def number_metrics(pairs: list[tuple[LabelledImage, Result]], min_confidence: float) -> NumberMetrics:
+    read = [read_digits(r) for _, r in pairs]
+    labels = [item.label for item, _ in pairs]
+    exact = np.array([a == b for a, b in zip(read, labels)])
+    errors = sum(edit_distance(a, b) for a, b in zip(read, labels))
+    confidence = np.array([r.confidence or 0.0 for _, r in pairs])
+    return NumberMetrics(len(pairs), float(exact.mean()) if len(pairs) else 0.0,
+                         errors / max(1, sum(len(b) for b in labels)),
+                         float(np.mean(confidence < min_confidence)) if len(pairs) else 0.0,
+                         calibration_error(confidence, exact))
+
+
 @dataclass
 class PhotoEvaluation:
     items: list[LabelledImage]
     results: list[Result]
-    metrics: Metrics
+    metrics: Metrics                                   # images of one digit
     by_group: dict[str, Metrics] = field(default_factory=dict)
     non_digits: Rejection | None = None
+    numbers: NumberMetrics | None = None               # images of numbers
+    numbers_by_group: dict[str, NumberMetrics] = field(default_factory=dict)
 
     @property
     def mistakes(self) -> list[tuple[LabelledImage, Result]]:
-        """Digits read wrong, and non-digits read as a confident digit."""
+        """Digits and numbers read wrong, and non-digits read as a confident digit."""
         def wrong(item: LabelledImage, result: Result) -> bool:
             if item.label is None:
                 return not result.flagged and not result.failed
-            return result.digit != item.label
+            if item.is_number:
+                return read_digits(result) != item.label
+            return result.digit != item.digit
 
         return [(item, result) for item, result in zip(self.items, self.results) if wrong(item, result)]
 
@@ -136,14 +203,17 @@ class PhotoEvaluation:
 def evaluate_photos(items: list[LabelledImage], reader: Reader,
                     on_result: Callable[[Result], None] | None = None) -> PhotoEvaluation:
     """Run every labelled image through predict's pipeline and score it; an
-    unreadable image or 'no digit' counts as wrong. Images labelled as not
-    a digit are scored apart, by how often predict flags them."""
+    unreadable image or 'no digit' counts as wrong. Numbers are scored by
+    exact match and digit errors; images labelled as not a digit apart, by
+    how often predict flags them."""
     min_confidence = reader.config.min_confidence
     results = list(reader.read_many((item.path for item in items), on_result))
-    pairs = [(item, r) for item, r in zip(items, results) if item.label is not None]
+    pairs = [(item, r) for item, r in zip(items, results) if item.digit is not None]
+    number_pairs = [(item, r) for item, r in zip(items, results) if item.is_number]
     others = [r for item, r in zip(items, results) if item.label is None and not r.failed]
-    non_digits = Rejection(len(others), sum(r.flagged for r in others)) if len(pairs) < len(items) else None
-    truth = np.array([item.label for item, _ in pairs], int)
+    non_digits = (Rejection(len(others), sum(r.flagged for r in others))
+                  if any(item.label is None for item in items) else None)
+    truth = np.array([item.digit for item, _ in pairs], int)
     predicted = np.array([-1 if r.digit is None else r.digit for _, r in pairs], int)
     confidence = np.array([r.confidence or 0.0 for _, r in pairs])
     groups = np.array([item.group for item, _ in pairs])
@@ -151,4 +221,10 @@ def evaluate_photos(items: list[LabelledImage], reader: Reader,
                                        confidence[groups == group], min_confidence)
                 for group in sorted(set(groups))}
     overall = compute_metrics(truth, predicted, confidence, min_confidence)
-    return PhotoEvaluation(items, results, overall, by_group, non_digits)
+    evaluation = PhotoEvaluation(items, results, overall, by_group, non_digits)
+    if number_pairs:
+        evaluation.numbers = number_metrics(number_pairs, min_confidence)
+        evaluation.numbers_by_group = {
+            group: number_metrics([p for p in number_pairs if p[0].group == group], min_confidence)
+            for group in sorted({item.group for item, _ in number_pairs})}
+    return evaluation

@@ -14,6 +14,7 @@ import numpy as np
 from ..config import SETTINGS, ReportConfig
 from ..fileio import write_png
 from ..reading.pipeline import to_uint8
+from ..reading.result import Result
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE, BLACK, RED, GREEN, GREY = (255, 255, 255), (0, 0, 0), (40, 40, 220), (60, 160, 60), (128, 128, 128)
@@ -62,21 +63,24 @@ def digit_tile(digit: np.ndarray, side: int) -> np.ndarray:
     return cv2.cvtColor(cv2.resize(gray, (side, side), interpolation=cv2.INTER_NEAREST), cv2.COLOR_GRAY2BGR)
 
 
-def thumbnail(image: np.ndarray, side: int, box: Sequence[int] | None = None) -> np.ndarray:
-    """The original image letterboxed into side x side, the digit's box drawn."""
+def thumbnail(image: np.ndarray, side: int, boxes: Sequence[Sequence[int]] = (),
+              labels: Sequence[str] = ()) -> np.ndarray:
+    """The original image letterboxed into side x side, each digit's box drawn
+    (and labelled with what was read) at the thumbnail's scale, so that a box
+    never hides a small image's ink."""
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    image = image.copy()
-    if box is not None:
-        x, y, w, h = box
-        scale_back = max(image.shape[:2]) / side
-        cv2.rectangle(image, (x, y), (x + w, y + h), (0, 180, 255), max(1, round(2 * scale_back)))
     scale = side / max(image.shape[:2])
     resized = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
                          interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST)
     tile = np.full((side, side, 3), 235, np.uint8)
     y0, x0 = (side - resized.shape[0]) // 2, (side - resized.shape[1]) // 2
     tile[y0:y0 + resized.shape[0], x0:x0 + resized.shape[1]] = resized
+    for index, (x, y, w, h) in enumerate(boxes):
+        left, top = x0 + round(x * scale) - 1, y0 + round(y * scale) - 1
+        cv2.rectangle(tile, (left, top), (left + round(w * scale) + 2, top + round(h * scale) + 2), (0, 140, 255), 1)
+        if index < len(labels):
+            _text(tile, labels[index], (left + 1, max(10, top - 2)), 0.35, (200, 60, 0))
     return tile
 
 
@@ -105,19 +109,21 @@ def mnist_mistakes_image(images: np.ndarray, truth: np.ndarray, predicted: np.nd
     return grid(tiles, config.mnist_columns)
 
 
-def photo_mistake_tile(original: np.ndarray | None, digit: np.ndarray | None, box, truth: int | None,
-                       predicted: int | None, confidence: float | None, name: str, note: str = "") -> np.ndarray:
-    """The original with the digit's box, the 28x28 the model saw, and the
-    verdict (truth None: not a digit)."""
+def photo_mistake_tile(original: np.ndarray | None, result: Result, truth: str | None, name: str) -> np.ndarray:
+    """The original with each digit's box and what was read there, the 28x28s
+    the model saw, and the verdict (truth None: not a digit)."""
     side = 120
     tile = np.full((side + 44, 2 * side + 12, 3), 255, np.uint8)
     if original is not None:
-        tile[4:4 + side, 4:4 + side] = thumbnail(original, side, box)
-    if digit is not None:
-        tile[4:4 + side, side + 8:2 * side + 8] = digit_tile(digit, side)
+        tile[4:4 + side, 4:4 + side] = thumbnail(original, side, [d.box for d in result.digits],
+                                                 [str(d.digit) for d in result.digits])
+    seen = [d.image for d in result.digits if d.image is not None]
+    if seen:
+        strip = np.hstack([digit_tile(d, side // max(1, len(seen))) for d in seen])
+        tile[4:4 + strip.shape[0], side + 8:side + 8 + strip.shape[1]] = strip
     truth_text = "not a digit" if truth is None else f"true {truth}"
-    verdict = (f"{truth_text}, read {predicted} ({confidence:.0%})" if predicted is not None
-               else f"{truth_text}, {note or 'not read'}")
+    verdict = (f"{truth_text}, read {result.number} ({result.confidence:.0%})" if result.number is not None
+               else f"{truth_text}, {result.error or result.status.value or 'not read'}")
     _text(tile, verdict, (4, side + 20), 0.42, RED)
     _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
     return tile

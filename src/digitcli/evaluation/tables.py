@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from .labelled import NumberMetrics
 from .metrics import Metrics
 
 
@@ -48,4 +49,14 @@ def confusion_table(metrics: Metrics) -> Table:
             count = int(metrics.confusion[t, p])
             cells.append(f"[green]{count}[/green]" if t == p else (f"[red]{count}[/red]" if count else "[dim]·[/dim]"))
         table.add_row(f"[bold]{t}[/bold]", *cells)
+    return table
+
+
+def numbers_table(title: str, groups: dict[str, NumberMetrics]) -> Table:
+    table = Table(title=title, show_edge=False, header_style="bold", title_justify="left")
+    for column in ("set", "numbers", "exact", "digit error rate", "low confidence", "calibration error"):
+        table.add_column(column, justify="left" if column == "set" else "right")
+    for name, metrics in groups.items():
+        table.add_row(name, str(metrics.count), f"[bold]{metrics.exact:.1%}[/bold]", f"{metrics.digit_error_rate:.1%}",
+                      f"{metrics.low_confidence:.1%}", f"{metrics.calibration_error:.3f}")
     return table

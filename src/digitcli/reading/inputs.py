@@ -1,18 +1,22 @@
-"""Turning command-line arguments into a list of image paths.
+"""Turning command-line arguments into a stream of image paths.
 
 Files, globs (for shells that leave them unexpanded), folders (the images in
-them; recursively with --recursive) and `-` for paths on stdin, one a line,
-as `find ... | digitcli predict -` sends them. A path that does not exist is
+them; recursively with --recursive) and `-` for paths on stdin, one a line
+(or NUL-separated with --null), as `find ... | digitcli predict -` sends
+them. Paths stay byte for byte as given. A path that does not exist is
 kept, so that it gets its own error row instead of vanishing.
 """
 
 from __future__ import annotations
 
 import glob
+import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
+
+from ..errors import DigitcliError, ExitCode
 
 IMAGE_SUFFIXES = frozenset({
     ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp",
@@ -31,21 +35,73 @@ def images_in(folder: Path, recursive: bool) -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if p.is_file() and is_image_name(p))
 
 
-def expand_inputs(arguments: Iterable[str], recursive: bool = False,
-                  stdin: TextIO | None = None) -> Iterator[Path]:
-    """Yield the image paths the arguments name, in the order given."""
+class InputError(DigitcliError):
+    """The list of inputs itself is malformed (a usage error)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def _in_folder(folder: str, recursive: bool, note: Callable[[str], None]) -> Iterator[str]:
+    """A folder's images as the folder was given joined with their relative
+    names (`./scans/` stays `./scans/...`), sorted; a note when there are none."""
+    root = Path(folder)
+    found = [os.path.join(folder, str(p.relative_to(root))) for p in images_in(root, recursive)]
+    if not found:
+        has_folders = any(p.is_dir() for p in root.iterdir()) if os.access(folder, os.R_OK | os.X_OK) else False
+        if has_folders and not recursive:
+            note(f"{folder}: no images directly in this folder, but it has sub-folders: pass -r (--recursive) "
+                 "to read them")
+        else:
+            note(f"{folder}: no images in this folder")
+    yield from found
+
+
+def expand_one(argument: str, recursive: bool, note: Callable[[str], None]) -> Iterator[str]:
+    """One argument: a file (kept as given, even when missing, so that it
+    gets its own error row), a folder, or a glob the shell left unexpanded."""
+    if os.path.isdir(argument):
+        yield from _in_folder(argument, recursive, note)
+    elif not os.path.lexists(argument) and GLOB_CHARS & set(argument):
+        yield from sorted(glob.glob(argument, recursive=True)) or [argument]
+    else:
+        yield argument
+
+
+def read_path_list(stream: BinaryIO, null: bool) -> Iterator[str]:
+    """Paths from a stream, one a line (or NUL-separated with `null`), read as
+    they arrive. Bytes that are not UTF-8 are kept (as the file system
+    names them: surrogate escapes), so every name can be opened."""
+    separator = b"\0" if null else b"\n"
+    pending = b""
+    while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+        pending += chunk
+        *complete, pending = pending.split(separator)
+        yield from _decoded(complete, null)
+    yield from _decoded([pending], null)
+
+
+def _decoded(names: list[bytes], null: bool) -> Iterator[str]:
+    for name in names:
+        if not null:
+            name = name.rstrip(b"\r")
+            if b"\0" in name:
+                raise InputError("the path list on stdin holds NUL bytes: pass -0 (--null) for NUL-separated "
+                                 "paths, as `find -print0` writes them")
+        if name:
+            yield os.fsdecode(name)
+
+
+def expand_inputs(arguments: Iterable[str], recursive: bool = False, stdin: BinaryIO | None = None,
+                  null: bool = False, note: Callable[[str], None] = lambda message: None) -> Iterator[str]:
+    """Yield the image paths the arguments name, in the order given, each
+    as the user wrote it. `-` reads paths from stdin (folders among them
+    are read too, recursively with `recursive`)."""
     for argument in arguments:
         if argument == "-":
-            for line in stdin or sys.stdin:
-                line = line.rstrip("\r\n")
-                if line:
-                    yield Path(line)
-            continue
-        path = Path(argument)
-        if path.is_dir():
-            yield from images_in(path, recursive)
-        elif not path.exists() and GLOB_CHARS & set(argument):
-            matches = sorted(glob.glob(argument, recursive=True))
-            yield from (Path(m) for m in matches) if matches else (path,)
+            stream = stdin or sys.stdin.buffer
+            if hasattr(stream, "isatty") and stream.isatty():
+                note("reading image paths from the terminal, one a line; Ctrl-D to end")
+            for line in read_path_list(stream, null):
+                yield from expand_one(line, recursive, note)
         else:
-            yield path
+            yield from expand_one(argument, recursive, note)

@@ -34,6 +34,7 @@ class Prepared:
     box: Box | None           # the digit's bounding box in the original image
     size: tuple[int, int]     # the original image's (width, height)
     inverted: bool            # True when the ink was dark on light paper
+    segments: tuple = ()      # for number reading: numbers.Segment, line by line, left to right
 
     @property
     def found(self) -> bool:
@@ -164,7 +165,7 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     return mask
 
 
-def _is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
+def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
                      config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """Paper edges, ruled lines and frames: thin, long, or hugging the border."""
     x, y, w, h = box
@@ -194,7 +195,7 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
         if area < min_area:
             continue
         candidates.append((index, (x, y, w, h), area,
-                           _is_line_or_edge((x, y, w, h), area, mask.shape, margin, config)))
+                           is_line_or_edge((x, y, w, h), area, mask.shape, margin, config)))
     plausible = [c for c in candidates if not c[3]] or candidates
     if not plausible:
         return None
@@ -287,10 +288,24 @@ def centre_by_mass(boxed: np.ndarray, image: ImageConvention = SETTINGS.image,
 
 # --------------------------------------------------------------- end to end
 
-def prepare_array(image: np.ndarray, original_size: tuple[int, int] | None = None,
-                  config: PipelineConfig = SETTINGS.pipeline,
-                  convention: ImageConvention = SETTINGS.image) -> Prepared:
-    """A decoded image (gray or BGR, any depth) -> the model's 28x28 input."""
+@dataclass(frozen=True)
+class InkMask:
+    """The binary ink of an image at working size, and how to map it back."""
+
+    mask: np.ndarray | None       # uint8 0/255, ink white; None when the image holds no ink
+    size: tuple[int, int]         # the original image's (width, height)
+    scale_to_original: float      # working pixels -> original pixels
+    inverted: bool                # True when the ink was dark on light paper
+
+    def box_in_original(self, box: Box) -> Box:
+        x, y, w, h = box
+        scale = self.scale_to_original
+        return round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
+             config: PipelineConfig = SETTINGS.pipeline) -> InkMask:
+    """A decoded image (gray or BGR, any depth) -> its ink, white on black."""
     image = to_uint8_bgr_or_gray(np.asarray(image))
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise ImageError(f"unsupported image shape {image.shape}")
@@ -302,16 +317,34 @@ def prepare_array(image: np.ndarray, original_size: tuple[int, int] | None = Non
     ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
         ink = remove_background(ink, config)
-    mask = threshold_ink(ink, config)
-    digit_mask = select_digit(mask, config) if mask is not None else None
-    if digit_mask is None:
-        return Prepared(None, None, size, inverted)
-    crop, (x, y, w, h) = crop_to_box(digit_mask)
+    return InkMask(threshold_ink(ink, config), size, scale_to_original, inverted)
+
+
+def digit_image(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
+                convention: ImageConvention = SETTINGS.image) -> tuple[np.ndarray, Box]:
+    """The kept ink of one digit -> the model's 28x28, and its box (working pixels)."""
+    crop, box = crop_to_box(mask)
     boxed = fit_in_box(normalise_stroke(crop, convention, config), convention, config)
-    digit = centre_by_mass(boxed, convention, config)
-    box = (round(x * scale_to_original), round(y * scale_to_original),
-           max(1, round(w * scale_to_original)), max(1, round(h * scale_to_original)))
-    return Prepared(digit, box, size, inverted)
+    return centre_by_mass(boxed, convention, config), box
+
+
+def prepare_array(image: np.ndarray, original_size: tuple[int, int] | None = None,
+                  config: PipelineConfig = SETTINGS.pipeline,
+                  convention: ImageConvention = SETTINGS.image) -> Prepared:
+    """A decoded image (gray or BGR, any depth) -> the model's 28x28 input."""
+    ink = ink_mask(image, original_size, config)
+    return prepare_digit(ink, config, convention)
+
+
+def prepare_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
+                  convention: ImageConvention = SETTINGS.image) -> Prepared:
+    """One digit from an image's ink: the largest plausible shape and the
+    strokes near it."""
+    digit_mask = select_digit(ink.mask, config) if ink.mask is not None else None
+    if digit_mask is None:
+        return Prepared(None, None, ink.size, ink.inverted)
+    digit, box = digit_image(digit_mask, config, convention)
+    return Prepared(digit, ink.box_in_original(box), ink.size, ink.inverted)
 
 
 def prepare_bytes(data: bytes, config: PipelineConfig = SETTINGS.pipeline,

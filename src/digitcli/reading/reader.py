@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from ..config import SETTINGS, ImageConvention, PipelineConfig
+from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
 from .classifier import Classifier, load_classifier
 from .result import Result
 from .runner import Item, Source, as_item, classify, prepare_item, run_batch
@@ -27,21 +27,26 @@ class Reader:
 
     model: an ONNX (or .keras) file or its folder; default the shipped model.
     min_confidence: answers below it get status 'low confidence'.
-    top_k: how many of the likeliest digits each result lists.
+    top_k: how many of the likeliest digits each result (and each digit) lists.
+    digits: read exactly this many digits (1: one digit an image, as a form
+        box); None reads however many there are.
     workers, batch_size: threads that prepare images, images per model call.
     """
 
     def __init__(self, model: str | Path | Classifier | None = None, *,
                  min_confidence: float = SETTINGS.predict.min_confidence, top_k: int = SETTINGS.predict.top_k,
+                 digits: int | None = SETTINGS.predict.digits,
                  workers: int = SETTINGS.predict.workers, batch_size: int = SETTINGS.predict.batch_size,
-                 pipeline: PipelineConfig = SETTINGS.pipeline, convention: ImageConvention = SETTINGS.image):
+                 pipeline: PipelineConfig = SETTINGS.pipeline, convention: ImageConvention = SETTINGS.image,
+                 numbers: NumberConfig = SETTINGS.numbers):
         if model is None or isinstance(model, (str, Path)):
             model = load_classifier(None if model is None else Path(model))
         self.classifier: Classifier = model
         self.config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence, top_k=top_k,
-                                          workers=workers, batch_size=batch_size)
+                                          digits=digits, workers=workers, batch_size=batch_size)
         self.pipeline = pipeline
         self.convention = convention
+        self.numbers = numbers
 
     @property
     def model_path(self) -> Path:
@@ -50,7 +55,7 @@ class Reader:
     def read(self, image: Source, name: str | None = None) -> Result:
         """One image: a path, encoded bytes, or a decoded numpy image (gray,
         BGR or BGRA). `name` is what the result's `path` says."""
-        result = prepare_item(as_item(image, name), self.pipeline, self.convention)
+        result = prepare_item(as_item(image, name), self.pipeline, self.convention, self._numbers)
         classify([result], self.classifier, self.config)
         return result
 
@@ -59,4 +64,9 @@ class Reader:
         """Many images, streamed: one Result each, in input order, errors as
         results. The iterable is consumed lazily, a batch or two ahead."""
         items = (image if isinstance(image, Item) else as_item(image) for image in images)
-        return run_batch(items, self.classifier, self.config, self.pipeline, self.convention, on_result)
+        return run_batch(items, self.classifier, self.config, self.pipeline, self.convention, self.numbers,
+                         on_result)
+
+    @property
+    def _numbers(self) -> NumberConfig | None:
+        return None if self.config.digits == 1 else self.numbers

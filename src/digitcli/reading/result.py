@@ -28,8 +28,9 @@ class Status(str, Enum):
         return self.value
 
 
-FIELDS = ("path", "digit", "confidence", "status", "error")
-"""The record's fields, in order; `top_k` follows when asked for."""
+FIELDS = ("path", "digit", "confidence", "status", "error", "number")
+"""The record's fields, in order; `top_k`, `digits` and `crops` follow when
+asked for."""
 
 CONFIDENCE_DECIMALS = 4
 
@@ -38,17 +39,41 @@ def rounded(confidence: float | None) -> float | None:
     return None if confidence is None else round(confidence, CONFIDENCE_DECIMALS)
 
 
+Box = tuple[int, int, int, int]  # x, y, width, height, in the original image's pixels
+
+
+@dataclass
+class DigitRead:
+    """One digit of a reading: what it is, how sure, where, what the model saw."""
+
+    digit: int
+    confidence: float
+    box: Box
+    image: object = field(default=None, repr=False)   # the 28x28 float32 the model read
+    top_k: list[tuple[int, float]] = field(default_factory=list)
+
+    def as_record(self, with_top_k: bool = False) -> dict:
+        record = {"digit": self.digit, "confidence": rounded(self.confidence), "box": list(self.box)}
+        if with_top_k:
+            record["top_k"] = [{"digit": d, "confidence": rounded(c)} for d, c in self.top_k]
+        return record
+
+
 @dataclass
 class Result:
-    """One input's reading."""
+    """One input's reading: `number` is every digit read, left to right (a
+    space between numbers); `digit` is set when there is exactly one."""
 
     path: str | None
     digit: int | None = None
     confidence: float | None = None
     status: Status = Status.ERROR
     error: str | None = None
+    number: str | None = None
     top_k: list[tuple[int, float]] = field(default_factory=list)
-    prepared: Prepared | None = field(default=None, repr=False)  # what the model saw, for crops and reports
+    digits: list[DigitRead] = field(default_factory=list)
+    crops: list[str] | None = None                               # where --save-crops wrote each digit's 28x28
+    prepared: Prepared | None = field(default=None, repr=False)  # what the pipeline made, for reports
 
     @property
     def failed(self) -> bool:
@@ -59,10 +84,12 @@ class Result:
         """Not a confident digit: what a non-digit should get."""
         return self.status in (Status.LOW_CONFIDENCE, Status.NO_DIGIT)
 
-    def as_record(self, with_top_k: bool = False) -> dict:
+    def as_record(self, with_top_k: bool = False, with_digits: bool = False) -> dict:
         """predict's JSON record: the documented contract."""
         record = {"path": self.path, "digit": self.digit, "confidence": rounded(self.confidence),
-                  "status": self.status.value, "error": self.error}
+                  "status": self.status.value, "error": self.error, "number": self.number}
         if with_top_k:
             record["top_k"] = [{"digit": d, "confidence": rounded(c)} for d, c in self.top_k]
+        if with_digits:
+            record["digits"] = [d.as_record(with_top_k) for d in self.digits]
         return record

@@ -9,6 +9,11 @@ becomes a Result with an error; nothing stops the batch.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
+import os
+import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,12 +25,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import SETTINGS, ImageConvention, PipelineConfig, PredictConfig
+from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig, PredictConfig
 from ..errors import ImageError
 from .classifier import Classifier
-from .decode import image_dimensions
-from .pipeline import Prepared, prepare_array, prepare_bytes
-from .result import Result, Status
+from .decode import decode_image, image_dimensions
+from .numbers import Segment, segment_number
+from .pipeline import Prepared, ink_mask, prepare_digit
+from .result import DigitRead, Result, Status
 
 Source = str | Path | bytes | np.ndarray
 """What can be read: a path, encoded image bytes, or a decoded image."""
@@ -59,27 +65,62 @@ def read_error_message(exc: OSError) -> str:
 _one_large_image_at_a_time = threading.Lock()
 
 
-def _prepare_bytes(data: bytes, config: PipelineConfig, convention: ImageConvention) -> Prepared:
+def read_image_file(path: str | Path, limit: int) -> bytes:
+    """A regular file's bytes, at most `limit` of them. A FIFO, a device
+    (/dev/zero) or a socket is refused rather than read forever."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)   # opening a FIFO must not wait for a writer
+    descriptor = os.open(path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError("not a regular file (a pipe, a device or a socket)")
+        if info.st_size > limit:
+            raise ImageError(f"file too large ({info.st_size:,} bytes; the limit is {limit:,})")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ImageError(f"file too large (over {limit:,} bytes)")
+        return data
+    finally:
+        os.close(descriptor)
+
+
+def prepare_image(image: np.ndarray, size: tuple[int, int] | None, config: PipelineConfig,
+                  convention: ImageConvention, numbers: NumberConfig | None) -> Prepared:
+    """The one-digit reading and, unless numbers is None, the number's segments."""
+    ink = ink_mask(image, size, config)
+    prepared = prepare_digit(ink, config, convention)
+    if numbers is None:
+        return prepared
+    return dataclasses.replace(prepared, segments=segment_number(ink, config, numbers, convention))
+
+
+def _prepare_bytes(data: bytes, config: PipelineConfig, convention: ImageConvention,
+                   numbers: NumberConfig | None) -> Prepared:
     """Decode and prepare, one very large image at a time."""
     size = image_dimensions(data)
-    if size is not None and size[0] * size[1] > config.large_image_pixels:
-        with _one_large_image_at_a_time:
-            return prepare_bytes(data, config, convention)
-    return prepare_bytes(data, config, convention)
+    lock = (_one_large_image_at_a_time if size is not None and size[0] * size[1] > config.large_image_pixels
+            else contextlib.nullcontext())
+    with lock:
+        image, size = decode_image(data, config)
+        return prepare_image(image, size, config, convention, numbers)
 
 
 def prepare_item(item: Item, config: PipelineConfig = SETTINGS.pipeline,
-                 convention: ImageConvention = SETTINGS.image) -> Result:
+                 convention: ImageConvention = SETTINGS.image,
+                 numbers: NumberConfig | None = SETTINGS.numbers) -> Result:
     """Read one input and run the pipeline; never raises for a bad input."""
     result = Result(path=item.name)
     try:
         source = item.source
         if isinstance(source, np.ndarray):
-            result.prepared = prepare_array(source, None, config, convention)
+            result.prepared = prepare_image(source, None, config, convention, numbers)
         else:
-            data = source if isinstance(source, bytes) else Path(source).read_bytes()
-            result.prepared = _prepare_bytes(data, config, convention)
-        result.status = Status.OK if result.prepared.found else Status.NO_DIGIT
+            data = source if isinstance(source, bytes) else read_image_file(source, config.max_file_bytes)
+            result.prepared = _prepare_bytes(data, config, convention, numbers)
+        result.status = Status.OK if result.prepared.found or result.prepared.segments else Status.NO_DIGIT
     except OSError as exc:
         result.error = read_error_message(exc)
     except ImageError as exc:
@@ -89,22 +130,109 @@ def prepare_item(item: Item, config: PipelineConfig = SETTINGS.pipeline,
     return result
 
 
+def _top(probs: np.ndarray, k: int) -> list[tuple[int, float]]:
+    order = np.argsort(probs)[::-1][: max(1, k)]
+    return [(int(d), float(probs[d])) for d in order]
+
+
+Path_ = list[tuple[int, int]]   # a path through a segment's lattice: the glyphs' (from, to) nodes
+
+
+def best_paths(segment: Segment, scores: dict[tuple[int, int], float], most: int) -> dict[int, tuple[float, Path_]]:
+    """For each digit count up to `most`, the best path through the
+    segment's lattice (the highest sum of log confidences)."""
+    best: list[dict[int, tuple[float, Path_]]] = [{} for _ in range(segment.nodes)]
+    best[0][0] = (0.0, [])
+    for (i, j), score in sorted(scores.items(), key=lambda item: item[0][1]):
+        for count, (total, path) in list(best[i].items()):
+            if count + 1 <= most and (count + 1 not in best[j] or best[j][count + 1][0] < total + score):
+                best[j][count + 1] = (total + score, [*path, (i, j)])
+    return best[-1]
+
+
+def choose_reading(segments: tuple[Segment, ...], scores: list[dict[tuple[int, int], float]],
+                   digits: int | None) -> tuple[list[Path_], bool]:
+    """The path through each segment's lattice: the most probable reading
+    (the product of its digits' confidences), with exactly `digits` digits
+    in all when given. Returns the paths and whether the count was met."""
+    most = digits if digits is not None else max((s.nodes for s in segments), default=1)
+    per_segment = [best_paths(segment, s, most) for segment, s in zip(segments, scores)]
+    unconstrained = [max(paths.values())[1] if paths else [] for paths in per_segment]
+    if digits is None:
+        return unconstrained, True
+    totals: dict[int, tuple[float, list[Path_]]] = {0: (0.0, [])}
+    for paths in per_segment:
+        following: dict[int, tuple[float, list[Path_]]] = {}
+        for count, (total, chosen) in totals.items():
+            for extra, (score, path) in paths.items():
+                n = count + extra
+                if n <= digits and (n not in following or following[n][0] < total + score):
+                    following[n] = (total + score, [*chosen, path])
+        totals = following
+    if digits in totals:
+        return totals[digits][1], True
+    return unconstrained, False
+
+
 def classify(results: list[Result], classifier: Classifier, config: PredictConfig = SETTINGS.predict) -> None:
-    """Fill in digit, confidence, top-k and status for the results that have
-    a digit, with one call to the model."""
-    ready = [r for r in results if r.prepared is not None and r.prepared.found]
-    if not ready:
+    """Fill in the readings of a batch of results with one call to the model:
+    each one-digit image, and every candidate digit of every number."""
+    images, owners = [], []
+    for result in results:
+        prepared = result.prepared
+        if prepared is None:
+            continue
+        if prepared.found:
+            images.append(prepared.digit)
+        for segment in prepared.segments:
+            images.extend(glyph.digit for glyph in segment.glyphs.values())
+        owners.append(result)
+    if not images:
         return
-    probabilities = classifier.probabilities(np.stack([r.prepared.digit for r in ready]))
-    for result, probs in zip(ready, probabilities):
-        order = np.argsort(probs)[::-1][: max(1, config.top_k)]
-        result.digit, result.confidence = int(order[0]), float(probs[order[0]])
-        result.top_k = [(int(d), float(probs[d])) for d in order]
+    probabilities = iter(classifier.probabilities(np.stack(images)))
+    for result in owners:
+        single = next(probabilities) if result.prepared.found else None
+        glyph_probs = [{edge: next(probabilities) for edge in segment.glyphs} for segment in result.prepared.segments]
+        _settle(result, single, glyph_probs, config)
+
+
+def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], config: PredictConfig) -> None:
+    """Decide between the one-digit reading and the number, and fill in the result."""
+    prepared = result.prepared
+    segments = prepared.segments
+    scores = [{edge: float(np.log(max(p.max(), 1e-12))) for edge, p in probs.items()} for probs in glyph_probs]
+    paths, count_met = choose_reading(segments, scores, config.digits) if segments else ([], True)
+    reading = [(segment.glyphs[edge], probs[edge], position == 0 and segment.space_before)
+               for segment, probs, path in zip(segments, glyph_probs, paths)
+               for position, edge in enumerate(path)]
+    if single is not None and (config.digits == 1 or len(reading) <= 1):
+        # One digit: the one-digit pipeline (all of a digit's strokes, however far apart) reads it.
+        top = _top(single, config.top_k)
+        result.digit, result.confidence = top[0]
+        result.top_k = top
+        result.number = str(result.digit)
+        result.digits = [DigitRead(result.digit, result.confidence, prepared.box, prepared.digit, top)]
         result.status = Status.OK if result.confidence >= config.min_confidence else Status.LOW_CONFIDENCE
+        return
+    if not reading:
+        result.status = Status.NO_DIGIT
+        return
+    result.digits = [DigitRead(*_top(probs, 1)[0], glyph.box, glyph.digit, _top(probs, config.top_k))
+                     for glyph, probs, _ in reading]
+    text = ""
+    for position, (read, (_, _, space)) in enumerate(zip(result.digits, reading)):
+        text += (" " if space and position and config.digits is None else "") + str(read.digit)
+    result.number = text
+    result.confidence = float(np.prod([read.confidence for read in result.digits]))
+    result.digit = result.digits[0].digit if len(result.digits) == 1 else None
+    result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
+    confident = result.confidence >= config.min_confidence and count_met
+    result.status = Status.OK if confident else Status.LOW_CONFIDENCE
 
 
 def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConfig = SETTINGS.predict,
               pipeline: PipelineConfig = SETTINGS.pipeline, convention: ImageConvention = SETTINGS.image,
+              numbers: NumberConfig = SETTINGS.numbers,
               on_result: Callable[[Result], None] | None = None) -> Iterator[Result]:
     """Yield one Result per item, in order. Threads read and prepare the next
     batch while the current one is collected and classified (two batches in
@@ -113,9 +241,10 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
     items = iter(items)
 
     def submit(pool: ThreadPoolExecutor, item: Item) -> Future[Result]:
-        return pool.submit(prepare_item, item, pipeline, convention)
+        return pool.submit(prepare_item, item, pipeline, convention, None if config.digits == 1 else numbers)
 
-    with ThreadPoolExecutor(max_workers=config.workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=config.workers)
+    try:
         in_flight: deque[Future[Result]] = deque(submit(pool, i) for i in islice(items, 2 * config.batch_size))
         while in_flight:
             results = [in_flight.popleft().result() for _ in range(min(config.batch_size, len(in_flight)))]
@@ -125,3 +254,7 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
                 if on_result is not None:
                     on_result(result)
                 yield result
+    finally:
+        # On Ctrl-C (or a consumer that stops early) queued images are dropped,
+        # not worked through: only the few being prepared right now finish.
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,55 @@
+"""What does reading numbers cost one-digit images? Side by side on a
+labelled folder of single digits (the real-world dev set): `--digits 1`
+(one digit an image, as before numbers) against the default (however many
+digits there are), alternating rounds, in one process: throughput, and
+accuracy per kind (a one-digit image read as several digits counts wrong).
+
+    python bench/bench_numbers.py [--labelled ../shared/data/realworld-dev] [--model models/digitcli.onnx] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from benchlib import DEV_SET, SHIPPED_MODEL, labelled_digits
+
+from digitcli import Reader
+from digitcli.reading.classifier import load_classifier
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labelled", default=DEV_SET)
+    parser.add_argument("--model", default=SHIPPED_MODEL)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+    items = labelled_digits(args.labelled)
+    paths = [item.path for item in items]
+    data = [path.read_bytes() for path in paths]   # from memory: the pipeline, not the disk, is measured
+    classifier = load_classifier(args.model)
+    extra = {"workers": args.workers} if args.workers else {}
+    readers = {"--digits 1": Reader(classifier, digits=1, **extra), "default": Reader(classifier, **extra)}
+    seconds = {name: [] for name in readers}
+    results = {}
+    for _ in range(args.rounds):
+        for name, reader in readers.items():
+            start = time.perf_counter()
+            results[name] = list(reader.read_many(data))
+            seconds[name].append(time.perf_counter() - start)
+    print(f"{len(items)} one-digit images from {args.labelled}, {args.rounds} alternating rounds")
+    groups = sorted({item.group for item in items})
+    print(f"  {'mode':12} {'images/s':>9}" + "".join(f"{g:>12}" for g in groups))
+    rates = {}
+    for name in readers:
+        rates[name] = len(items) / float(np.median(seconds[name]))
+        accuracy = [np.mean([r.digit == item.digit for item, r in zip(items, results[name]) if item.group == g])
+                    for g in groups]
+        print(f"  {name:12} {rates[name]:9.0f}" + "".join(f"{a:12.2%}" for a in accuracy))
+    print(f"  default keeps {rates['default'] / rates['--digits 1']:.0%} of the --digits 1 throughput")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Compose handwritten numbers from the real single digits of a labelled set
+(realworld-dev by default), for measuring number reading.
+
+    python scripts/compose_numbers.py [--digits ../shared/data/realworld-dev] [--out runs/composed-numbers]
+
+Each number takes 2-5 digits from one source (one writer, where a source has
+one: each repository's own photos or drawings; USPS digits come from many),
+cuts each digit's ink out of its image with digitcli's own ink mask, scales
+them to one height with a little size and baseline jitter, and places them
+left to right, either spaced (gaps of 15-60% of the height) or touching
+(overlapping by up to 12% of the height, so strokes meet), as dark ink on
+light paper with grain. Writes PNGs and a MANIFEST.tsv (relpath, label,
+kind, source, spacing) that `digitcli evaluate --labelled` reads. The output
+is derived from shared data: keep it out of the repository (runs/ is ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitcli.evaluation.labelled import find_labelled_images
+from digitcli.reading.decode import decode_image
+from digitcli.reading.pipeline import ink_mask, select_digit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def digit_ink(path: Path) -> np.ndarray | None:
+    """The digit's ink (uint8, white on black, cropped), or None."""
+    image, size = decode_image(path.read_bytes())
+    ink = ink_mask(image, size)
+    if ink.mask is None:
+        return None
+    kept = select_digit(ink.mask)
+    if kept is None:
+        return None
+    x, y, w, h = cv2.boundingRect(kept)
+    return kept[y:y + h, x:x + w]
+
+
+def compose(inks: list[np.ndarray], touching: bool, rng: np.random.Generator, height: int = 64) -> np.ndarray:
+    """Digits side by side on light paper, dark ink."""
+    scaled = []
+    for ink in inks:
+        h = max(8, round(height * rng.uniform(0.85, 1.05)))
+        w = max(2, round(ink.shape[1] * h / ink.shape[0]))
+        scaled.append(cv2.resize(ink, (w, h), interpolation=cv2.INTER_AREA))
+    pad = height // 2
+    canvas = np.zeros((height + 2 * pad, sum(s.shape[1] for s in scaled) + height * len(scaled) + 2 * pad), np.uint8)
+    x, right = pad, pad
+    for piece in scaled:
+        y = pad + int(rng.integers(0, max(1, height - piece.shape[0] + 1))) + int(rng.integers(-3, 4))
+        y = min(max(0, y), canvas.shape[0] - piece.shape[0])
+        region = canvas[y:y + piece.shape[0], x:x + piece.shape[1]]
+        np.maximum(region, piece, out=region)
+        right = x + piece.shape[1]
+        gap = rng.uniform(-0.12, -0.02) if touching else rng.uniform(0.15, 0.6)
+        x = max(pad, right + round(gap * height))
+    canvas = canvas[:, :right + pad]
+    paper, ink = rng.uniform(200, 245), rng.uniform(20, 90)
+    alpha = cv2.GaussianBlur(canvas, (3, 3), 0).astype(np.float32) / 255.0
+    page = paper * (1 - alpha) + ink * alpha + rng.normal(0, 3, canvas.shape)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--digits", type=Path, default=ROOT.parent / "shared" / "data" / "realworld-dev")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "composed-numbers")
+    parser.add_argument("--per-kind", type=int, default=100, help="numbers per kind and spacing")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    by_source: dict[tuple[str, str], list] = defaultdict(list)
+    for item in find_labelled_images(args.digits):
+        if item.label is not None:
+            source = item.path.relative_to(args.digits).parts[0]
+            by_source[(item.group, source)].append(item)
+    kinds = sorted({kind for kind, _ in by_source})
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for kind in kinds:
+        sources = [key for key in by_source if key[0] == kind and len(by_source[key]) >= 5]
+        for spacing in ("spaced", "touching"):
+            made = 0
+            while made < args.per_kind:
+                key = sources[int(rng.integers(len(sources)))]
+                chosen = [by_source[key][int(i)] for i in rng.choice(len(by_source[key]), int(rng.integers(2, 6)))]
+                inks = [digit_ink(item.path) for item in chosen]
+                if any(ink is None for ink in inks):
+                    continue
+                name = f"{kind}-{spacing}-{made:03d}.png"
+                cv2.imwrite(str(args.out / name), compose(inks, spacing == "touching", rng))
+                rows.append({"relpath": name, "label": "".join(str(item.label) for item in chosen),
+                             "kind": f"{kind} {spacing}", "source": key[1], "spacing": spacing})
+                made += 1
+    with (args.out / "MANIFEST.tsv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} numbers to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,278 @@
+"""Reading numbers: every digit in an image, touching digits too.
+
+Recognition-guided segmentation. The ink's connected components are grouped
+into segments (pieces that overlap horizontally belong to one digit: a 5's
+flag, a 7's bar, a broken stroke); dots, commas and dashes, shorter than the
+line's digits, are separators and dropped; segments on one line are read
+left to right, lines top to bottom. Each segment is a lattice: its nodes
+are the places it may be cut (between its pieces, and at the valleys of a
+wide piece's column profile, where touching digits meet), and every span
+between two nodes that could be one digit is a candidate glyph. The
+classifier, trained to spread its probability over touching pairs and wrong
+cuts (outlier exposure), scores every candidate in one batch, and the path
+through the lattice with the most probable reading wins (runner.py). Pure
+numpy and OpenCV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import cv2
+import numpy as np
+
+from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
+from .pipeline import Box, InkMask, digit_image, is_line_or_edge
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """One candidate digit: the 28x28 the model reads, and its box in the
+    original image."""
+
+    digit: np.ndarray
+    box: Box
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Ink on one line that holds one digit or several touching ones: a
+    lattice whose `glyphs[(i, j)]` is the candidate digit between cut nodes
+    i < j (node 0 is the left end, node `nodes - 1` the right end).
+    `space_before` says that a wide gap or a new line separates it from the
+    segment before."""
+
+    glyphs: dict[tuple[int, int], Glyph]
+    nodes: int
+    space_before: bool
+
+
+@dataclass
+class _Piece:
+    labels: list[int]   # component labels
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def right(self) -> int:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.h
+
+    def merge(self, other: _Piece) -> None:
+        x, y = min(self.x, other.x), min(self.y, other.y)
+        right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
+        self.labels += other.labels
+        self.x, self.y, self.w, self.h = x, y, right - x, bottom - y
+
+
+def _components(mask: np.ndarray, config: PipelineConfig, numbers: NumberConfig) -> tuple[np.ndarray, list[_Piece]]:
+    """The ink's components, less specks, ruled lines, frames and background."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    height, width = mask.shape
+    min_area = max(4, config.min_component_fraction * height * width)
+    margin = max(1, round(config.border_margin_fraction * max(height, width)))
+    pieces = []
+    for index in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[index])
+        touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
+        if area < min_area or is_line_or_edge((x, y, w, h), area, mask.shape, margin, config):
+            continue
+        if touches >= 2 and area >= numbers.background_area * height * width:
+            continue   # a scanner's black margin, a table's edge
+        if y <= margin and y + h >= height - margin and w < config.line_thin_fraction * width * 1.5:
+            continue   # a ruled column line from top to bottom
+        pieces.append(_Piece([index], x, y, w, h))
+    return labels, pieces
+
+
+def _overlap(a: _Piece, b: _Piece) -> int:
+    """Horizontal overlap in pixels (negative: the gap between them)."""
+    return min(a.right, b.right) - max(a.x, b.x)
+
+
+def _merge_overlapping(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
+    """Pieces that overlap horizontally by enough of the narrower one's width
+    are one digit's strokes (a 5's flag, a broken loop): merge them, until
+    nothing more merges."""
+    pieces = sorted(pieces, key=lambda p: p.x)
+    merged = True
+    while merged:
+        merged = False
+        for a, b in combinations(range(len(pieces)), 2):
+            if _overlap(pieces[a], pieces[b]) >= numbers.overlap_to_merge * min(pieces[a].w, pieces[b].w):
+                pieces[a].merge(pieces[b])
+                del pieces[b]
+                merged = True
+                break
+    return pieces
+
+
+def _lines(pieces: list[_Piece], numbers: NumberConfig) -> list[list[_Piece]]:
+    """Pieces on one line share enough of their height; lines top to bottom,
+    pieces left to right."""
+    lines: list[list[_Piece]] = []
+    for piece in sorted(pieces, key=lambda p: p.h, reverse=True):   # tall pieces found the lines
+        for line in lines:
+            top, bottom = min(p.y for p in line), max(p.bottom for p in line)
+            if min(bottom, piece.bottom) - max(top, piece.y) >= numbers.line_overlap * min(piece.h, bottom - top):
+                line.append(piece)
+                break
+        else:
+            lines.append([piece])
+    lines.sort(key=lambda line: min(p.y for p in line))
+    return [sorted(line, key=lambda p: p.x) for line in lines]
+
+
+def _typical_height(pieces: list[_Piece]) -> float:
+    """The height of the line's digits: the median of the taller pieces
+    (marks and specks are short)."""
+    heights = sorted((p.h for p in pieces), reverse=True)
+    tall = [h for h in heights if h >= 0.5 * heights[0]]
+    return float(np.median(tall))
+
+
+@dataclass
+class _Segment:
+    groups: list[_Piece]   # left to right; a digit never spans two groups
+
+    @property
+    def box(self) -> _Piece:
+        whole = _Piece([], self.groups[0].x, self.groups[0].y, self.groups[0].w, self.groups[0].h)
+        for group in self.groups[1:]:
+            whole.merge(_Piece([], group.x, group.y, group.w, group.h))
+        return whole
+
+    @property
+    def labels(self) -> list[int]:
+        return [label for group in self.groups for label in group.labels]
+
+
+def _segments_of_line(line: list[_Piece], typical: float, numbers: NumberConfig) -> list[_Segment]:
+    """Drop dots, commas and dashes; attach a flat piece at the line's top (a
+    7's bar, a 5's flag) to the digit it nearly touches; join digits closer
+    than `touch_gap` into one segment (they may be one digit's broken
+    strokes, or touching digits: the classifier decides)."""
+    top = min(p.y for p in line)
+    span = max(p.bottom for p in line) - top
+    tall, flat = [], []
+    for piece in line:
+        if max(piece.w, piece.h) < numbers.dot_size * typical:
+            continue
+        (flat if piece.h < numbers.mark_height * typical else tall).append(piece)
+    for piece in flat:
+        if piece.y + piece.h / 2 > top + numbers.bar_zone * span or not tall:
+            continue   # a dash or an underline
+        nearest = max(tall, key=lambda t: _overlap(t, piece))
+        if _overlap(nearest, piece) > -numbers.touch_gap * typical:
+            nearest.merge(piece)
+    segments: list[_Segment] = []
+    for piece in sorted(tall, key=lambda p: p.x):
+        if segments and _overlap(segments[-1].box, piece) > -numbers.touch_gap * typical:
+            segments[-1].groups.append(piece)
+        else:
+            segments.append(_Segment([piece]))
+    return segments
+
+
+def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[int]:
+    """Columns where touching digits may meet: the low points of the ink's
+    column profile, at least a narrow digit's width from either end and
+    from each other, the lowest first."""
+    width = len(profile)
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    margin = max(2, round(numbers.min_width * height))
+    candidates = [x for x in range(margin, width - margin)
+                  if smooth[x] <= smooth[x - 1] and smooth[x] <= smooth[x + 1]]
+    chosen: list[int] = []
+    for x in sorted(candidates, key=lambda c: smooth[c]):
+        if all(abs(x - c) >= margin for c in chosen):
+            chosen.append(x)
+        if len(chosen) == numbers.max_cuts:
+            break
+    return sorted(chosen)
+
+
+def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
+                     convention: ImageConvention, ink: InkMask) -> tuple[dict[tuple[int, int], Glyph], int]:
+    """The segment's cut nodes (between its groups; at the valleys of a wide
+    group) and a glyph for every span between two nodes that could be one
+    digit. Returns the glyphs by (from node, to node) and the node count."""
+    box = segment.box
+    window = labels[box.y:box.bottom, box.x:box.right]
+    typical = box.h
+    # Nodes, left to right: (group, column in the window) where a digit may
+    # end; a column of None is the end of that group (a cut between groups).
+    nodes: list[tuple[int, int | None]] = [(-1, None)]
+    masks = []
+    for index, group in enumerate(segment.groups):
+        mask = np.isin(window, group.labels)
+        masks.append(mask)
+        if group.w > numbers.split_aspect * typical:
+            left = group.x - box.x
+            columns = np.count_nonzero(mask[:, left:left + group.w], axis=0).astype(np.float32)
+            nodes += [(index, left + x) for x in _valleys(columns, typical, numbers)]
+        nodes.append((index, None))
+    ink_total = sum(int(np.count_nonzero(m)) for m in masks)
+
+    def span_mask(start: tuple[int, int | None], end: tuple[int, int | None]) -> np.ndarray:
+        first = start[0] + 1 if start[1] is None else start[0]
+        sub = np.zeros(window.shape, bool)
+        for index in range(first, end[0] + 1):
+            part = masks[index]
+            if (index == start[0] and start[1] is not None) or (index == end[0] and end[1] is not None):
+                part = part.copy()
+                if index == start[0] and start[1] is not None:
+                    part[:, :start[1]] = False
+                if index == end[0] and end[1] is not None:
+                    part[:, end[1]:] = False
+            sub |= part
+        return sub
+
+    glyphs = {}
+    last = len(nodes) - 1
+    for i, j in combinations(range(len(nodes)), 2):
+        sub = span_mask(nodes[i], nodes[j])
+        if np.count_nonzero(sub) < 0.04 * ink_total:
+            continue
+        x, y, w, h = cv2.boundingRect(sub.astype(np.uint8))
+        if w > numbers.max_width * typical and (i, j) != (0, last):
+            continue
+        digit, (x, y, w, h) = digit_image(sub.astype(np.uint8) * 255, config, convention)
+        glyphs[(i, j)] = Glyph(digit, ink.box_in_original((box.x + x, box.y + y, w, h)))
+    return glyphs, len(nodes)
+
+
+def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
+                   numbers: NumberConfig = SETTINGS.numbers,
+                   convention: ImageConvention = SETTINGS.image) -> tuple[Segment, ...]:
+    """An image's ink -> its segments, line by line, left to right."""
+    if ink.mask is None:
+        return ()
+    labels, pieces = _components(ink.mask, config, numbers)
+    if not pieces:
+        return ()
+    lines = [(line, _typical_height(line)) for line in _lines(_merge_overlapping(pieces, numbers), numbers)]
+    found_segments = [_segments_of_line(line, typical, numbers) for line, typical in lines]
+    if sum(map(len, found_segments)) == 1:
+        only = next(s for line in found_segments for s in line)
+        if len(only.groups) == 1 and only.box.w <= numbers.split_aspect * only.box.h:
+            return ()   # one digit, nothing to cut: the one-digit reading is the reading
+    segments: list[Segment] = []
+    for (line, typical), line_segments in zip(lines, found_segments):
+        previous: _Piece | None = None
+        for found in line_segments:
+            glyphs, nodes = _segment_lattice(labels, found, numbers, config, convention, ink)
+            if not glyphs:
+                continue
+            box = found.box
+            space = previous is None and bool(segments) or (
+                previous is not None and box.x - previous.right > numbers.space_gap * typical)
+            segments.append(Segment(glyphs, nodes, space))
+            previous = box
+    return tuple(segments)

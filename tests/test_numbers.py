@@ -1,0 +1,104 @@
+"""Reading numbers: segmentation on drawn numbers, the reading's contract,
+--digits, --boxes, crops, and evaluate on number labels."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import synthetic
+from conftest import SHIPPED_MODEL, write_image
+from typer.testing import CliRunner
+
+from digitcli import Reader, Status
+from digitcli.cli import app
+from digitcli.evaluation.labelled import edit_distance, parse_label
+from digitcli.reading.numbers import segment_number
+from digitcli.reading.pipeline import ink_mask
+
+
+def number_on_paper(text: str, seed: int = 0, advance: float = 0.75, height: int = 90) -> np.ndarray:
+    width = int(height * (advance * len(text) + 1.5))
+    page = synthetic.paper(height * 2, width, seed=seed)
+    return synthetic.draw_number(page, text, (height, height), height, (30, 30, 30), 7, seed=seed, advance=advance)
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader(SHIPPED_MODEL)
+
+
+def test_spaced_digits_become_one_segment_each():
+    segments = segment_number(ink_mask(number_on_paper("3907", seed=1)))
+    assert len(segments) == 4
+    assert not any(segment.space_before for segment in segments)
+
+
+def test_dots_commas_and_dashes_are_not_digits():
+    segments = segment_number(ink_mask(number_on_paper("25.130,-", seed=2)))
+    assert len(segments) == 5
+
+
+def test_two_numbers_far_apart_are_separated_by_a_space(reader):
+    result = reader.read(number_on_paper("12 85", seed=3))
+    assert result.number == "12 85" and result.digit is None
+    assert [d.digit for d in result.digits] == [1, 2, 8, 5]
+
+
+@pytest.mark.parametrize("text", ["17", "2048", "905"])
+def test_numbers_are_read_left_to_right(reader, text):
+    result = reader.read(number_on_paper(text, seed=len(text)))
+    assert result.number == text and result.status is Status.OK
+    boxes = [d.box for d in result.digits]
+    assert [b[0] for b in boxes] == sorted(b[0] for b in boxes)
+
+
+def test_one_digit_reads_as_before(reader):
+    result = reader.read(synthetic.digit_on_paper(6, 240, seed=4))
+    assert result.digit == 6 and result.number == "6" and len(result.digits) == 1
+
+
+def test_digits_option_forces_the_count(tmp_path):
+    image = number_on_paper("4711", seed=5)
+    assert Reader(SHIPPED_MODEL, digits=4).read(image).number == "4711"
+    one = Reader(SHIPPED_MODEL, digits=1).read(image)
+    assert one.digit is not None and len(one.number) == 1
+    too_many = Reader(SHIPPED_MODEL, digits=7).read(image)
+    assert too_many.status is Status.LOW_CONFIDENCE
+
+
+def test_boxes_and_crops_on_the_command_line(tmp_path):
+    image = number_on_paper("58", seed=6)
+    path = write_image(tmp_path / "mark.png", image)
+    crops = tmp_path / "crops"
+    result = CliRunner().invoke(app, ["predict", str(path), "--boxes", "--save-crops", str(crops), "-f", "jsonl"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["number"] == "58" and len(record["digits"]) == 2
+    height, width = image.shape[:2]
+    for digit in record["digits"]:
+        x, y, w, h = digit["box"]
+        assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+    assert len(record["crops"]) == 2 and all(name.startswith(str(crops / "mark-")) for name in record["crops"])
+    assert cv2.imread(record["crops"][0], cv2.IMREAD_GRAYSCALE).shape == (28, 28)
+
+
+def test_evaluate_scores_number_labels(tmp_path):
+    folder = tmp_path / "numbers"
+    for index, text in enumerate(["31", "760", "2024"]):
+        (folder / text).mkdir(parents=True)
+        write_image(folder / text / f"{index}.png", number_on_paper(text, seed=10 + index))
+    result = CliRunner().invoke(app, ["evaluate", "--labelled", str(folder), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    numbers = json.loads(result.stdout)["numbers"]["overall"]
+    assert numbers["count"] == 3 and numbers["exact"] == 1.0 and numbers["digit_error_rate"] == 0.0
+
+
+def test_labels_and_edit_distance():
+    assert parse_label("0472") == "0472" and parse_label("x") is None
+    with pytest.raises(ValueError):
+        parse_label("12a")
+    assert edit_distance("1480", "1480") == 0 and edit_distance("148", "1480") == 1
+    assert edit_distance("2800", "128402") == 3

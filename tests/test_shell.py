@@ -1,0 +1,114 @@
+"""Behaviour in a shell, as rg and fd users expect it: help, one-line
+errors, paths as given, folders, stdin lists, odd files and names."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+from typer.testing import CliRunner
+
+from digitcli.cli import app
+
+SAMPLE = "samples/0_black_marker.jpg"
+
+
+def run_cli(*args, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitcli", *args], capture_output=True, input=stdin,
+                          cwd=ROOT, timeout=timeout, check=False)
+
+
+def test_short_help_examples_and_usage():
+    runner = CliRunner()
+    for command in (["-h"], ["predict", "-h"], ["evaluate", "-h"], ["train", "-h"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, command
+    predict = runner.invoke(app, ["predict", "--help"]).output
+    assert "Examples:" in predict and "digitcli predict photos/ --recursive" in predict
+    assert "[IMAGE...]" in predict.splitlines()[0]
+    assert "--install-completion" in runner.invoke(app, ["--help"]).output
+
+
+def test_an_error_is_one_line_however_long_the_path(tmp_path):
+    long_path = "/" + "/".join(["a-rather-long-folder-name"] * 8) + "/missing.png"
+    result = run_cli("predict", long_path, SAMPLE)
+    errors = [line for line in result.stderr.decode().splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {long_path}: no such file"]
+    assert result.returncode == 1
+
+
+def test_paths_come_out_as_given():
+    result = run_cli("predict", "-f", "jsonl", "./samples//5_scan.tiff", f"./{SAMPLE}")
+    assert [json.loads(line)["path"] for line in result.stdout.decode().splitlines()] == [
+        "./samples//5_scan.tiff", f"./{SAMPLE}"]
+
+
+def test_a_folder_of_sub_folders_without_r_says_to_pass_it(tmp_path):
+    (tmp_path / "sub").mkdir()
+    shutil.copy(ROOT / SAMPLE, tmp_path / "sub" / "0.jpg")
+    result = run_cli("predict", str(tmp_path))
+    assert "pass -r" in result.stderr.decode() and result.returncode == 1
+    listed = run_cli("predict", "-", "-r", "-f", "csv", stdin=f"{tmp_path}\n".encode())
+    assert listed.returncode == 0 and b"sub/0.jpg" in listed.stdout
+
+
+def test_nul_separated_paths(tmp_path):
+    paths = f"{SAMPLE}\0samples/5_scan.tiff\0".encode()
+    result = run_cli("predict", "-", "-0", "-f", "csv", stdin=paths)
+    assert result.returncode == 0 and len(result.stdout.decode().splitlines()) == 3
+    mixed_up = run_cli("predict", "-", stdin=paths)
+    assert mixed_up.returncode == 2 and b"-0" in mixed_up.stderr and b"Traceback" not in mixed_up.stderr
+
+
+def test_special_files_get_an_error_row_and_the_batch_goes_on(tmp_path):
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    result = run_cli("predict", "-f", "jsonl", str(fifo), "/dev/zero", SAMPLE, timeout=30)
+    rows = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [r["status"] for r in rows] == ["error", "error", "ok"]
+    assert "not a regular file" in rows[0]["error"] and result.returncode == 1
+
+
+def test_a_carriage_return_in_a_name_is_quoted_in_csv_and_escaped_on_screen(tmp_path):
+    odd = tmp_path / "a\rb\x1b[31m.jpg"
+    shutil.copy(ROOT / SAMPLE, odd)
+    result = run_cli("predict", "-f", "csv", str(odd), str(tmp_path / "gone\x1b.png"))
+    records = list(csv.reader(io.StringIO(result.stdout.decode(), newline="")))
+    assert len(records) == 3 and records[1][0] == str(odd)
+    assert "\x1b" not in result.stderr.decode() and "\\x1b" in result.stderr.decode()
+
+
+def test_nan_is_not_a_confidence():
+    assert CliRunner().invoke(app, ["predict", "--min-confidence", "nan", SAMPLE]).exit_code == 2
+
+
+def test_train_without_tensorflow_says_what_to_install(tiny_npz, tmp_path):
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None\n"
+            "from digitcli.cli import main; sys.argv = ['digitcli', 'train', '--data', sys.argv[1], "
+            "'--output', sys.argv[2]]; main()")
+    result = subprocess.run([sys.executable, "-c", code, str(tiny_npz), str(tmp_path / "m")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert 'pip install "digitcli[train]"' in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_stdin_at_a_terminal_gets_a_hint():
+    leader, follower = os.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "digitcli", "predict", "-"], stdin=follower,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    os.close(follower)
+    try:
+        os.write(leader, b"\x04")   # Ctrl-D: end of the (empty) list
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        os.close(leader)
+        process.kill()
+    assert b"Ctrl-D" in stderr
