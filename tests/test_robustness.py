@@ -117,14 +117,20 @@ def test_predict_over_hostile_folder(hostile_folder):
 
 
 def test_unreadable_file_gets_a_clear_row(tmp_path, monkeypatch):
-    """Root reads any file, so the refusal is simulated where the file is read."""
-    from pathlib import Path
+    """Root reads any file, so the refusal is simulated where the file is opened."""
+    import os
 
     from digitcli.reading.runner import as_item, prepare_item
 
-    def refuse(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(b"\x89PNG\r\n\x1a\n")
+    opener = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
-    row = prepare_item(as_item(tmp_path / "locked.png"))
+    def refuse(path, *args, **kwargs):
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return opener(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    row = prepare_item(as_item(locked))
     assert row.status == "error" and row.error == "permission denied"

@@ -39,6 +39,26 @@ RowFormat = Enum("RowFormat", {name: name for name in WRITERS}, type=str)
 """--format's choices: the writers' registry."""
 
 
+class Engine(str, Enum):
+    auto = "auto"
+    threads = "threads"
+    processes = "processes"
+    ray = "ray"
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    """'I/N' -> (I, N), with 0 <= I < N."""
+    if text is None:
+        return None
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected I/N, e.g. 0/4", param_hint="--shard") from None
+    if not 0 <= index < count:
+        raise typer.BadParameter(f"{text!r}: I must be from 0 to N-1", param_hint="--shard")
+    return index, count
+
+
 class ReportFormat(str, Enum):
     table = "table"
     json = "json"
@@ -169,11 +189,26 @@ def predict(
     save_crops: Annotated[Path | None, typer.Option(
         help="Write each digit's 28x28, as the model saw it, as a PNG into this folder (named after the input; "
         "field 'crops').", show_default=False)] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Threads that decode and prepare images.")]
+    workers: Annotated[int, typer.Option(min=1, help="Processes (or threads) that decode and prepare images.")]
         = SETTINGS.predict.workers,
     digits: Annotated[int | None, typer.Option(
         "--digits", "-d", min=1, max=32, help="Read exactly N digits (a form box of known length, a 6-digit meter); "
         "1 reads one digit an image. Default: however many there are.", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the rows to FILE (format from --format, else its suffix), each flushed as "
+        "it is read.", show_default=False)] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="With --output: skip the inputs whose rows FILE already holds, and append the rest "
+        "(run the same command again after a crash).")] = False,
+    shard: Annotated[str | None, typer.Option(
+        "--shard", metavar="I/N", help="Read only every N-th input, starting at the I-th (0-based): "
+        "--shard 0/4 ... --shard 3/4 split a job in four.", show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option(
+        help="Who prepares the images: worker processes once the input is long (auto), threads, processes, "
+        "or a Ray cluster (ray).")] = Engine.auto,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="With --engine ray: the cluster to join (default: start a local one).",
+        show_default=False)] = None,
     null: Annotated[bool, typer.Option(
         "--null", "-0", help="Paths on stdin are NUL-separated (find -print0, fd -0).")] = False,
     boxes: Annotated[bool, typer.Option(
@@ -209,9 +244,14 @@ def predict(
     from .commands.predict import run
 
     config = dataclasses.replace(SETTINGS.predict, top_k=top_k, min_confidence=min_confidence, workers=workers,
-                                 digits=digits)
+                                 digits=digits, engine=engine.value)
+    if engine is Engine.ray:
+        from .commands.ray_predict import run as run_on_ray  # the [ray] extra
+
+        raise typer.Exit(run_on_ray(inputs, fmt.value if fmt else None, model, recursive, config, boxes, null,
+                                    ray_address, stderr))
     raise typer.Exit(run(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, boxes, null,
-                         stderr))
+                         stderr, output, resume, _shard(shard)))
 
 
 @app.command()

@@ -150,6 +150,14 @@ class PredictConfig:
     min_confidence: float = 0.5
     top_k: int = 1
     digits: int | None = None        # read exactly this many digits; None: however many there are
+    # Worker processes for decoding and the pipeline ("auto": once the input
+    # holds more than process_after images; "threads" for the old engine).
+    engine: str = "auto"
+    process_after: int = 64
+    streaming: bool = False          # the input trickles in (stdin): do not wait for process_after images
+    chunk_size: int = 64             # images handed to a worker process at a time
+    keep_images: bool = True         # results keep the 28x28s the model saw (crops, reports)
+    flush_seconds: float = 0.05      # a partial chunk goes out when the input pauses this long
     progress_after: int = 50         # images; shorter batches finish before a bar helps
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import itertools
 import os
 import sys
-from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -17,8 +19,9 @@ from ..fileio import write_png
 from ..reading.inputs import expand_inputs
 from ..reading.pipeline import to_uint8
 from ..reading.reader import Reader
-from ..reading.result import Result, Status
+from ..reading.result import Result, Status, unicode_path
 from ..reading.writers import Extras, default_format, make_writer, printable, summary_line
+from .output import OutputError, format_for, open_output
 from .progress import progress
 
 
@@ -45,22 +48,50 @@ class CropSaver:
             result.crops.append(str(path))
 
 
+def shard_of(items: Iterable[str], shard: tuple[int, int] | None) -> Iterator[str]:
+    """Every N-th input starting at the I-th (0-based): a stable split by
+    input position, for SLURM arrays, Kubernetes jobs or xargs."""
+    if shard is None:
+        yield from items
+        return
+    index, count = shard
+    yield from itertools.islice(items, index, None, count)
+
+
 def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bool,
-        config: PredictConfig, save_crops: Path | None, boxes: bool, null: bool, stderr: Console) -> int:
-    """Read every input, print rows, and return the exit status."""
+        config: PredictConfig, save_crops: Path | None, boxes: bool, null: bool, stderr: Console,
+        output: Path | None = None, resume: bool = False, shard: tuple[int, int] | None = None) -> int:
+    """Read every input, write rows, and return the exit status."""
+    if resume and output is None:
+        raise OutputError("--resume needs --output FILE: the rows of the run to continue")
     reader = Reader(model, min_confidence=config.min_confidence, top_k=config.top_k, digits=config.digits,
-                    workers=config.workers, batch_size=config.batch_size)
-    paths = list(expand_inputs(arguments, recursive, null=null,
-                               note=lambda message: stderr.print(escape(printable(message)), highlight=False)))
-    if not paths:
-        stderr.print("no images found in the given inputs")
-        return ExitCode.INPUT_FAILED
-    fmt = fmt or default_format(sys.stdout.isatty())
-    writer = make_writer(fmt, sys.stdout, Extras(config.top_k, boxes, save_crops is not None))
+                    workers=config.workers, batch_size=config.batch_size, engine=config.engine,
+                    keep_images=save_crops is not None)
+    streaming = "-" in arguments
+    paths: Iterable[str] = shard_of(expand_inputs(
+        arguments, recursive, null=null, note=lambda message: stderr.print(escape(printable(message)), highlight=False)),
+        shard)
+    total = None
+    if not streaming:   # arguments alone: list them, for the progress bar
+        paths = list(paths)
+        total = len(paths)
+    extras = Extras(config.top_k, boxes, save_crops is not None)
+    if output is not None:
+        fmt = format_for(output, fmt)
+        target = open_output(output, fmt, resume)
+        writer = make_writer(fmt, target.stream, extras, header=target.header)
+        paths = _skip_done(paths, target.done, target.last_path, output)
+        if target.done:
+            stderr.print(f"resuming: {target.done} rows already in {escape(str(output))}", highlight=False)
+            total = None if total is None else max(0, total - target.done)
+    else:
+        sys.stdout.reconfigure(errors="surrogateescape")   # a non-UTF-8 file name comes out as its own bytes
+        fmt = fmt or default_format(sys.stdout.isatty())
+        writer = make_writer(fmt, sys.stdout, extras)
     saver = CropSaver(save_crops) if save_crops else None
-    counts: Counter[Status] = Counter({status: 0 for status in Status})
-    with progress(stderr, len(paths)) as advance:
-        for result in reader.read_many(paths, on_result=advance):
+    counts: collections.Counter[Status] = collections.Counter({status: 0 for status in Status})
+    with progress(stderr, total or 0) as advance:
+        for result in reader.read_many(paths, on_result=advance, streaming=streaming):
             counts[result.status] += 1
             if result.failed:
                 stderr.print(f"[red]error:[/red] {escape(printable(result.path or ''))}: "
@@ -69,6 +100,24 @@ def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bo
                 saver.save(result)
             writer.write(result)
     writer.close()
+    if output is not None:
+        writer.out.close()
+    if not sum(counts.values()) and not (output is not None and resume):
+        stderr.print("no images found in the given inputs")
+        return ExitCode.INPUT_FAILED
     if fmt == "table" or stderr.is_terminal:
         stderr.print(summary_line(counts), highlight=False)
     return ExitCode.INPUT_FAILED if counts[Status.ERROR] else ExitCode.OK
+
+
+def _skip_done(paths: Iterable[str], done: int, last_path: str | None, output: Path) -> Iterator[str]:
+    """The inputs after the `done` ones already written, checking that the
+    last written row is the input it should be (the same command, resumed)."""
+    paths = iter(paths)
+    if done:
+        collections.deque(itertools.islice(paths, done - 1), maxlen=0)   # skip, holding none in memory
+        last = next(paths, None)
+        if last is None or unicode_path(last) != last_path:
+            raise OutputError(f"--resume: {output} holds {done} rows, but input {done} is "
+                              f"{last!r}, not {last_path!r}: resume with the same inputs as the first run")
+    yield from paths

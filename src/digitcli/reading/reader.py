@@ -30,20 +30,26 @@ class Reader:
     top_k: how many of the likeliest digits each result (and each digit) lists.
     digits: read exactly this many digits (1: one digit an image, as a form
         box); None reads however many there are.
-    workers, batch_size: threads that prepare images, images per model call.
+    workers, batch_size: processes (or threads) that prepare images, images per model call.
+    engine: "auto" (worker processes once the input is long), "threads", or
+        "processes".
+    keep_images: results keep the 28x28s the model saw (`result.prepared`,
+        each digit's `image`); False sends less between processes.
     """
 
     def __init__(self, model: str | Path | Classifier | None = None, *,
                  min_confidence: float = SETTINGS.predict.min_confidence, top_k: int = SETTINGS.predict.top_k,
                  digits: int | None = SETTINGS.predict.digits,
                  workers: int = SETTINGS.predict.workers, batch_size: int = SETTINGS.predict.batch_size,
+                 engine: str = SETTINGS.predict.engine, keep_images: bool = True,
                  pipeline: PipelineConfig = SETTINGS.pipeline, convention: ImageConvention = SETTINGS.image,
                  numbers: NumberConfig = SETTINGS.numbers):
         if model is None or isinstance(model, (str, Path)):
             model = load_classifier(None if model is None else Path(model))
         self.classifier: Classifier = model
         self.config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence, top_k=top_k,
-                                          digits=digits, workers=workers, batch_size=batch_size)
+                                          digits=digits, workers=workers, batch_size=batch_size, engine=engine,
+                                          keep_images=keep_images)
         self.pipeline = pipeline
         self.convention = convention
         self.numbers = numbers
@@ -59,13 +65,15 @@ class Reader:
         classify([result], self.classifier, self.config)
         return result
 
-    def read_many(self, images: Iterable[Source | Item],
-                  on_result: Callable[[Result], None] | None = None) -> Iterator[Result]:
+    def read_many(self, images: Iterable[Source | Item], on_result: Callable[[Result], None] | None = None,
+                  streaming: bool = False) -> Iterator[Result]:
         """Many images, streamed: one Result each, in input order, errors as
-        results. The iterable is consumed lazily, a batch or two ahead."""
+        results. The iterable is consumed lazily, a batch or two ahead;
+        `streaming` says it trickles in (a pipe), so that each result comes
+        out as soon as its image has arrived and been read."""
         items = (image if isinstance(image, Item) else as_item(image) for image in images)
-        return run_batch(items, self.classifier, self.config, self.pipeline, self.convention, self.numbers,
-                         on_result)
+        config = dataclasses.replace(self.config, streaming=streaming)
+        return run_batch(items, self.classifier, config, self.pipeline, self.convention, self.numbers, on_result)
 
     @property
     def _numbers(self) -> NumberConfig | None:

@@ -35,6 +35,15 @@ asked for."""
 CONFIDENCE_DECIMALS = 4
 
 
+def unicode_path(path: str | None) -> str | None:
+    """A path as valid Unicode: a file name's bytes that are not UTF-8
+    (held by Python as surrogate escapes) are written as the text \\xNN,
+    so that strict JSON parsers accept every record."""
+    if path is None or path.isascii():
+        return path
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in path)
+
+
 def rounded(confidence: float | None) -> float | None:
     return None if confidence is None else round(confidence, CONFIDENCE_DECIMALS)
 
@@ -84,9 +93,20 @@ class Result:
         """Not a confident digit: what a non-digit should get."""
         return self.status in (Status.LOW_CONFIDENCE, Status.NO_DIGIT)
 
+    @classmethod
+    def from_record(cls, record: dict) -> Result:
+        """A result back from its record (as a worker elsewhere sent it)."""
+        def pairs(items: list[dict] | None) -> list[tuple[int, float]]:
+            return [(t["digit"], t["confidence"]) for t in items or []]
+
+        return cls(record["path"], record["digit"], record["confidence"], Status(record["status"]),
+                   record["error"], record["number"], pairs(record.get("top_k")),
+                   [DigitRead(d["digit"], d["confidence"], tuple(d["box"]), None, pairs(d.get("top_k")))
+                    for d in record.get("digits") or []])
+
     def as_record(self, with_top_k: bool = False, with_digits: bool = False) -> dict:
         """predict's JSON record: the documented contract."""
-        record = {"path": self.path, "digit": self.digit, "confidence": rounded(self.confidence),
+        record = {"path": unicode_path(self.path), "digit": self.digit, "confidence": rounded(self.confidence),
                   "status": self.status.value, "error": self.error, "number": self.number}
         if with_top_k:
             record["top_k"] = [{"digit": d, "confidence": rounded(c)} for d, c in self.top_k]

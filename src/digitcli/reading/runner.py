@@ -12,12 +12,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import itertools
+import multiprocessing
 import os
+import queue
+import signal
 import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -230,31 +234,160 @@ def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], 
     result.status = Status.OK if confident else Status.LOW_CONFIDENCE
 
 
+def _prepare_many(items: list[Item], pipeline: PipelineConfig, convention: ImageConvention,
+                  numbers: NumberConfig | None) -> list[Result]:
+    return [prepare_item(item, pipeline, convention, numbers) for item in items]
+
+
+_worker_classifier: Classifier | None = None
+
+
+def _worker_start(model: Path) -> None:
+    """In each worker process: its own model (one onnxruntime session a
+    process), one OpenCV thread (the pool is the parallelism), and Ctrl-C is
+    the parent's to handle."""
+    global _worker_classifier
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
+    from .classifier import load_classifier
+
+    _worker_classifier = load_classifier(model)
+
+
+def _read_many(items: list[Item], pipeline: PipelineConfig, convention: ImageConvention,
+               numbers: NumberConfig | None, config: PredictConfig) -> list[Result]:
+    """Prepare and classify a chunk in a worker process; what goes back to
+    the parent is the readings (and each digit's 28x28), not the lattices."""
+    results = _prepare_many(items, pipeline, convention, numbers)
+    classify(results, _worker_classifier, config)
+    for result in results:
+        if not config.keep_images:   # less to send back: the parent's share of the work is the limit
+            result.prepared = None
+            for read in result.digits:
+                read.image = None
+        elif result.prepared is not None and result.prepared.segments:
+            result.prepared = dataclasses.replace(result.prepared, segments=())
+    return results
+
+
+def _process_pool(workers: int, classifier: Classifier) -> ProcessPoolExecutor | None:
+    """Worker processes that read images end to end, forked now, before
+    this process starts any thread (a fork copies only the calling thread,
+    so no lock can be left held). Decoding and the pipeline are many small
+    numpy calls that hold the GIL: threads stop scaling at about two cores;
+    processes, each with its own model, do not."""
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or not str(classifier.path).endswith(
+            ".onnx"):
+        return None
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start,
+                               initargs=(classifier.path,))
+    pool.submit(int).result()   # starts every worker now
+    return pool
+
+
+_END = object()
+
+
 def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConfig = SETTINGS.predict,
               pipeline: PipelineConfig = SETTINGS.pipeline, convention: ImageConvention = SETTINGS.image,
               numbers: NumberConfig = SETTINGS.numbers,
               on_result: Callable[[Result], None] | None = None) -> Iterator[Result]:
-    """Yield one Result per item, in order. Threads read and prepare the next
-    batch while the current one is collected and classified (two batches in
-    flight at most, so memory stays bounded however many items come)."""
-    cv2.setNumThreads(1)  # parallelism comes from the pool, not inside each call
+    """Yield one Result per item, in input order, as soon as it is read.
+
+    A reader thread takes items as they arrive (a slow stdin is not waited
+    for) and hands them, in small chunks, to worker processes that read them
+    end to end (pre-process, infer, post-process per chunk, each with its
+    own model); or, for a few items, one worker or a model that is not ONNX,
+    to threads that prepare them while the main thread classifies whatever
+    is ready (up to `batch_size`) in one model call. Results are yielded in
+    input order.
+    At most about two batches are in flight, so memory stays bounded however
+    many items come. Ctrl-C drops queued work at once."""
+    cv2.setNumThreads(1)  # parallelism comes from the workers, not inside each call
+    number_config = None if config.digits == 1 else numbers
     items = iter(items)
+    head = list(islice(items, config.process_after)) if config.engine == "auto" and not config.streaming else []
+    few = config.engine == "threads" or (config.engine == "auto" and not config.streaming
+                                         and len(head) < config.process_after)
+    processes = None if few else _process_pool(config.workers, classifier)
+    threads = ThreadPoolExecutor(config.workers) if processes is None else None
+    chunk = max(1, config.chunk_size)
+    # Chunks in flight: two batches' worth, and enough that a slow chunk at
+    # the head (a large photo) does not leave the other workers idle.
+    pending: queue.Queue = queue.Queue(maxsize=max(2, 2 * config.batch_size // chunk, 4 * config.workers))
+    stop = threading.Event()
 
-    def submit(pool: ThreadPoolExecutor, item: Item) -> Future[Result]:
-        return pool.submit(prepare_item, item, pipeline, convention, None if config.digits == 1 else numbers)
+    def submit(batch: list[Item]) -> None:
+        if processes is not None:   # read end to end in the worker
+            pending.put(processes.submit(_read_many, batch, pipeline, convention, number_config, config))
+        else:                       # prepared in a thread, classified here in batches
+            for item in batch:
+                pending.put(threads.submit(_prepare_many, [item], pipeline, convention, number_config))
 
-    pool = ThreadPoolExecutor(max_workers=config.workers)
+    def feed() -> None:
+        """Read items and hand them out: a chunk when it is full, or as soon
+        as the input pauses (so a trickle on stdin is read at once)."""
+        arrivals: queue.Queue = queue.Queue(maxsize=4 * chunk)
+
+        def read() -> None:
+            try:
+                for item in itertools.chain(head, items):
+                    if stop.is_set():
+                        return
+                    arrivals.put(item)
+                arrivals.put(_END)
+            except BaseException as exc:  # noqa: BLE001  (a bad input list: the main thread reports it)
+                arrivals.put(exc)
+
+        threading.Thread(target=read, name="digitcli-reader", daemon=True).start()
+        waiting: list[Item] = []
+        while not stop.is_set():
+            try:
+                item = arrivals.get(timeout=config.flush_seconds if waiting else None)
+            except queue.Empty:
+                submit(waiting)
+                waiting = []
+                continue
+            if item is _END or isinstance(item, BaseException):
+                if waiting:
+                    submit(waiting)
+                pending.put(item)
+                return
+            waiting.append(item)
+            if len(waiting) >= chunk:
+                submit(waiting)
+                waiting = []
+
+    feeder = threading.Thread(target=feed, name="digitcli-feeder", daemon=True)
+    feeder.start()
+    ready: deque[Result] = deque()
+    finished = False
     try:
-        in_flight: deque[Future[Result]] = deque(submit(pool, i) for i in islice(items, 2 * config.batch_size))
-        while in_flight:
-            results = [in_flight.popleft().result() for _ in range(min(config.batch_size, len(in_flight)))]
-            in_flight.extend(submit(pool, i) for i in islice(items, config.batch_size))
-            classify(results, classifier, config)
+        while not finished or ready:
+            while not finished and len(ready) < config.batch_size:
+                try:
+                    entry = pending.get(block=not ready)
+                except queue.Empty:
+                    break   # the input pauses: classify what is ready now
+                if entry is _END:
+                    finished = True
+                elif isinstance(entry, BaseException):
+                    raise entry
+                else:
+                    ready.extend(entry.result())
+            results = [ready.popleft() for _ in range(min(config.batch_size, len(ready)))]
+            if processes is None:
+                classify(results, classifier, config)
             for result in results:
                 if on_result is not None:
                     on_result(result)
                 yield result
     finally:
-        # On Ctrl-C (or a consumer that stops early) queued images are dropped,
-        # not worked through: only the few being prepared right now finish.
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop.set()
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+        if processes is not None:   # queued chunks are dropped; each worker ends its current one
+            processes.shutdown(wait=True, cancel_futures=True)
+        while not pending.empty():   # unblock a feeder waiting to hand out more
+            with contextlib.suppress(queue.Empty):
+                pending.get_nowait()

@@ -85,16 +85,18 @@ class DelimitedWriter(Writer):
 
     delimiter = ","
 
-    def __init__(self, out: TextIO, extras: Extras = Extras()):
+    def __init__(self, out: TextIO, extras: Extras = Extras(), header: bool = True):
         super().__init__(out, extras)
         self.csv = csv.writer(out, delimiter=self.delimiter, lineterminator="\n")
         # csv quotes a field holding "\n" but not one holding a lone "\r",
         # which other readers take for a line end: quote every field of such a row.
         self.quoted = csv.writer(out, delimiter=self.delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        self.csv.writerow([*FIELDS, *extras.columns])
+        if header:
+            self.csv.writerow([*FIELDS, *extras.columns])
 
     def write(self, result: Result) -> None:
         record = self.extras.record(result)
+        record["path"] = result.path   # CSV keeps a name's own bytes (see unicode_path for JSON)
         values = ["" if record[f] is None else record[f] for f in FIELDS]
         if "top_k" in record:
             values.append(" ".join(f"{t['digit']}:{t['confidence']:.4f}" for t in record["top_k"]))
@@ -105,6 +107,7 @@ class DelimitedWriter(Writer):
             values.append(" ".join(record["crops"] or []))
         writer = self.quoted if any(isinstance(v, str) and "\r" in v for v in values) else self.csv
         writer.writerow(values)
+        self.out.flush()
 
 
 class TsvWriter(DelimitedWriter):
@@ -134,7 +137,10 @@ WRITERS: dict[str, Callable[[TextIO, Extras], Writer]] = {
 """Every output format by its --format name."""
 
 
-def make_writer(fmt: str, out: TextIO, extras: Extras = Extras()) -> Writer:
+def make_writer(fmt: str, out: TextIO, extras: Extras = Extras(), header: bool = True) -> Writer:
+    """A writer for --format `fmt`; `header` False continues a CSV/TSV file."""
+    if fmt in ("csv", "tsv"):
+        return WRITERS[fmt](out, extras, header)
     return WRITERS[fmt](out, extras)
 
 

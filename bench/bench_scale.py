@@ -1,0 +1,92 @@
+"""Does throughput grow with the cores? `digitcli predict` over the
+real-world dev set repeated (4 times by default), by worker count, with the
+thread engine (the old one) and worker processes, side by side in one run:
+images per second, the speed-up over one worker, and peak memory of the
+whole process tree (PSS, so that pages the workers share count once).
+
+    python bench/bench_scale.py [--images DIR] [--repeat 4] [--workers 1,2,4,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchlib import DEV_SET
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants, in MB."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+            with open(f"/proc/{current}/task/{current}/children") as handle:
+                stack += [int(child) for child in handle.read().split()]
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def measure(list_file: str, workers: int, engine: str) -> tuple[float, float]:
+    """Wall seconds and peak PSS of one predict run over the listed paths."""
+    command = [sys.executable, "-m", "digitcli", "predict", "-", "-f", "jsonl", "--workers", str(workers),
+               "--engine", engine]
+    peak = 0.0
+    with open(list_file, "rb") as stdin:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = threading.Event()
+
+        def watch() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_pss_mb(process.pid))
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        process.wait()
+        seconds = time.perf_counter() - start
+        done.set()
+        watcher.join()
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, default=DEV_SET)
+    parser.add_argument("--repeat", type=int, default=4)
+    cores = os.cpu_count() or 1
+    default_workers = sorted({1, 2, *[w for w in (4, 8, 16, 32) if w <= cores], cores})
+    parser.add_argument("--workers", default=",".join(map(str, default_workers)))
+    args = parser.parse_args()
+    images = sorted(str(p) for p in args.images.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) * args.repeat
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(images) + "\n")
+    print(f"{len(images)} images ({args.images} x{args.repeat}), {cores} cores; "
+          "each row is one run of digitcli predict, read from stdin")
+    print(f"  {'workers':>7} {'engine':>9} {'seconds':>8} {'images/s':>9} {'vs 1 worker':>12} {'peak PSS':>9}")
+    base: dict[str, float] = {}
+    for workers in map(int, args.workers.split(",")):
+        for engine in ("threads", "processes"):
+            seconds, peak = measure(handle.name, workers, engine)
+            rate = len(images) / seconds
+            base.setdefault(engine, rate)
+            print(f"  {workers:7d} {engine:>9} {seconds:8.2f} {rate:9.0f} {rate / base[engine]:11.2f}x "
+                  f"{peak:7.0f} MB", flush=True)
+    os.unlink(handle.name)
+
+
+if __name__ == "__main__":
+    main()
