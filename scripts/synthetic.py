@@ -97,8 +97,8 @@ def draw_number(page: np.ndarray, text: str, start: tuple[int, int], height: int
             x += advance * height
         elif char in ".,":
             dot = [(0.45, 0.95), (0.5, 0.97)] if char == "." else [(0.5, 0.93), (0.42, 1.08)]
-            page = draw_strokes(page, [dot], (round(x - 0.25 * height), y), height, ink, thickness + 2, seed, 0)
-            x += 0.25 * height
+            page = draw_strokes(page, [dot], (round(x - 0.15 * height), y), height, ink, thickness + 2, seed, 0)
+            x += 0.3 * height
         elif char == "-":
             page = draw_strokes(page, [[(0.25, 0.55), (0.75, 0.55)]], (round(x), y), height, ink, thickness, seed, 0)
             x += 0.5 * height

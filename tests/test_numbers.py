@@ -102,3 +102,24 @@ def test_labels_and_edit_distance():
         parse_label("12a")
     assert edit_distance("1480", "1480") == 0 and edit_distance("148", "1480") == 1
     assert edit_distance("2800", "128402") == 3
+
+
+def test_a_digit_in_pieces_is_one_digit(reader):
+    """A 5 whose bar floats above its body: one digit, not '8 5' or '7 5'."""
+    bar = [(0.32, 0.0), (0.8, 0.02)]
+    body = [(0.3, 0.2), (0.26, 0.46), (0.55, 0.4), (0.78, 0.57), (0.76, 0.84), (0.5, 0.98), (0.2, 0.9)]
+    page = synthetic.draw_strokes(synthetic.paper(220, 200, seed=7), [bar, body], (100, 110), 150, thickness=8,
+                                  seed=7)
+    result = reader.read(page)
+    assert result.number == "5" and result.digit == 5
+
+
+def test_a_sheet_of_symbols_is_not_a_number(reader):
+    """Rows and columns of '(' are not a column of 1s."""
+    page = synthetic.paper(420, 420, seed=8)
+    for row in range(5):
+        for column in range(5):
+            page = synthetic.draw_strokes(page, [[(0.7, 0.0), (0.4, 0.3), (0.35, 0.6), (0.65, 1.0)]],
+                                          (50 + 80 * column, 50 + 80 * row), 50, thickness=4, seed=row * 5 + column)
+    result = reader.read(page)
+    assert result.flagged, result.number

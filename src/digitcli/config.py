@@ -127,15 +127,18 @@ class NumberConfig:
     which marks are separators, and where touching digits may be cut. Sizes
     are shares of the line's typical digit height."""
 
-    overlap_to_merge: float = 0.5     # pieces overlapping this share of the narrower one's width are one digit
+    overlap_to_merge: float = 0.5     # pieces overlapping this share of the narrower one's width are one digit...
+    stack_gap: float = 0.3            # ...unless one is this far below the other (share of the taller)
     dot_size: float = 0.35            # smaller than this both ways: a dot or a comma
     mark_height: float = 0.45         # flatter than this: a dash, or (near a digit's top) a 7's or 5's bar
     bar_zone: float = 0.4             # a flat piece in this top share of the line may be a digit's bar
     touch_gap: float = 0.15           # pieces closer than this may be one digit, or touching digits
     space_gap: float = 1.2            # a horizontal gap this wide separates two numbers
     line_overlap: float = 0.3         # segments sharing this share of their height are on one line
-    split_aspect: float = 1.0         # a piece this much wider than tall may be touching digits: cut it
-    max_cuts: int = 8                 # at most this many cut positions in one piece
+    split_aspect: float = 0.7         # a piece this much wider than tall, beside others, may be touching digits
+    lone_split_aspect: float = 1.0    # ...and a piece alone in the image, this much wider
+    max_cuts: int = 8                 # at most this many valley cuts in one piece...
+    cut_step: float = 0.2             # ...and cuts at every this share of the height between them
     min_width: float = 0.12           # a cut leaves at least this much on either side
     max_width: float = 1.4            # a candidate digit is at most this wide
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
@@ -150,6 +153,8 @@ class PredictConfig:
     min_confidence: float = 0.5
     top_k: int = 1
     digits: int | None = None        # read exactly this many digits; None: however many there are
+    split_penalty: float = 0.5       # log-probability each digit of a number's reading costs: a cut must earn its keep
+    one_digit_ink: float = 0.85      # a one-digit reading holding this share of the ink may outweigh a number
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

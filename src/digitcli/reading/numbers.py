@@ -97,15 +97,21 @@ def _overlap(a: _Piece, b: _Piece) -> int:
 
 
 def _merge_overlapping(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
-    """Pieces that overlap horizontally by enough of the narrower one's width
-    are one digit's strokes (a 5's flag, a broken loop): merge them, until
-    nothing more merges."""
+    """Pieces that overlap horizontally by enough of the narrower one's width,
+    and are not far apart vertically, are one digit's strokes (a 5's flag, a
+    broken loop; not the marks of the next line): merge them, until nothing
+    more merges."""
     pieces = sorted(pieces, key=lambda p: p.x)
     merged = True
     while merged:
         merged = False
         for a, b in combinations(range(len(pieces)), 2):
-            if _overlap(pieces[a], pieces[b]) >= numbers.overlap_to_merge * min(pieces[a].w, pieces[b].w):
+            first, second = pieces[a], pieces[b]
+            gap_y = max(first.y, second.y) - min(first.bottom, second.bottom)   # negative: they overlap
+            upper, lower = sorted((first, second), key=lambda p: p.y)
+            bar_above = upper.h < numbers.mark_height * lower.h   # a 5's flag, a 7's bar, high above
+            if (_overlap(first, second) >= numbers.overlap_to_merge * min(first.w, second.w)
+                    and (gap_y <= numbers.stack_gap * max(first.h, second.h) or bar_above)):
                 pieces[a].merge(pieces[b])
                 del pieces[b]
                 merged = True
@@ -195,11 +201,17 @@ def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[in
             chosen.append(x)
         if len(chosen) == numbers.max_cuts:
             break
+    # Digits that overlap leave no valley between them: also cut at even steps.
+    step = max(2, round(numbers.cut_step * height))
+    for x in range(margin, width - margin + 1, step):
+        if all(abs(x - c) >= margin // 2 for c in chosen):
+            chosen.append(x)
     return sorted(chosen)
 
 
 def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
-                     convention: ImageConvention, ink: InkMask) -> tuple[dict[tuple[int, int], Glyph], int]:
+                     convention: ImageConvention, ink: InkMask,
+                     split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], int]:
     """The segment's cut nodes (between its groups; at the valleys of a wide
     group) and a glyph for every span between two nodes that could be one
     digit. Returns the glyphs by (from node, to node) and the node count."""
@@ -213,7 +225,7 @@ def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfi
     for index, group in enumerate(segment.groups):
         mask = np.isin(window, group.labels)
         masks.append(mask)
-        if group.w > numbers.split_aspect * typical:
+        if group.w > split_aspect * typical:
             left = group.x - box.x
             columns = np.count_nonzero(mask[:, left:left + group.w], axis=0).astype(np.float32)
             nodes += [(index, left + x) for x in _valleys(columns, typical, numbers)]
@@ -261,13 +273,18 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     found_segments = [_segments_of_line(line, typical, numbers) for line, typical in lines]
     if sum(map(len, found_segments)) == 1:
         only = next(s for line in found_segments for s in line)
-        if len(only.groups) == 1 and only.box.w <= numbers.split_aspect * only.box.h:
+        if len(only.groups) == 1 and only.box.w <= numbers.lone_split_aspect * only.box.h:
             return ()   # one digit, nothing to cut: the one-digit reading is the reading
+    # A lone shape is cut only when it is clearly wider than a digit: a
+    # letter cut anywhere has pieces that look like digits. Beside other
+    # digits (a number, evidently), narrower groups are cut too.
+    lone = sum(map(len, found_segments)) == 1
+    split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):
         previous: _Piece | None = None
         for found in line_segments:
-            glyphs, nodes = _segment_lattice(labels, found, numbers, config, convention, ink)
+            glyphs, nodes = _segment_lattice(labels, found, numbers, config, convention, ink, split_aspect)
             if not glyphs:
                 continue
             box = found.box

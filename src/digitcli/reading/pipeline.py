@@ -35,6 +35,7 @@ class Prepared:
     size: tuple[int, int]     # the original image's (width, height)
     inverted: bool            # True when the ink was dark on light paper
     segments: tuple = ()      # for number reading: numbers.Segment, line by line, left to right
+    ink_share: float = 0.0    # the share of the image's ink that the one digit's crop holds
 
     @property
     def found(self) -> bool:
@@ -344,7 +345,8 @@ def prepare_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     if digit_mask is None:
         return Prepared(None, None, ink.size, ink.inverted)
     digit, box = digit_image(digit_mask, config, convention)
-    return Prepared(digit, ink.box_in_original(box), ink.size, ink.inverted)
+    share = np.count_nonzero(digit_mask) / max(1, np.count_nonzero(ink.mask))
+    return Prepared(digit, ink.box_in_original(box), ink.size, ink.inverted, ink_share=float(share))
 
 
 def prepare_bytes(data: bytes, config: PipelineConfig = SETTINGS.pipeline,

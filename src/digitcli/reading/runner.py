@@ -204,11 +204,24 @@ def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], 
     """Decide between the one-digit reading and the number, and fill in the result."""
     prepared = result.prepared
     segments = prepared.segments
-    scores = [{edge: float(np.log(max(p.max(), 1e-12))) for edge, p in probs.items()} for probs in glyph_probs]
+    penalty = config.split_penalty
+    scores = [{edge: float(np.log(max(p.max(), 1e-12))) - penalty for edge, p in probs.items()}
+              for probs in glyph_probs]
     paths, count_met = choose_reading(segments, scores, config.digits) if segments else ([], True)
     reading = [(segment.glyphs[edge], probs[edge], position == 0 and segment.space_before)
                for segment, probs, path in zip(segments, glyph_probs, paths)
                for position, edge in enumerate(path)]
+    one_segment = len({id(segment) for segment, path in zip(segments, paths) if path}) <= 1
+    if single is not None and len(reading) > 1 and config.digits is None:
+        # Several digits read where the one-digit reading holds (nearly) all
+        # the ink: touching digits, or one digit (broken strokes, a detached
+        # bar) that the cuts only seemed to read? The more probable reading
+        # wins, each cut in a shape paying its penalty.
+        cuts = len(reading) - 1 if one_segment else 0
+        number_score = sum(float(np.log(max(p.max(), 1e-12))) for _, p, _ in reading) - penalty * cuts
+        if (one_segment or prepared.ink_share >= config.one_digit_ink) and \
+                float(np.log(max(single.max(), 1e-12))) >= number_score:
+            reading = reading[:1]
     if single is not None and (config.digits == 1 or len(reading) <= 1):
         # One digit: the one-digit pipeline (all of a digit's strokes, however far apart) reads it.
         top = _top(single, config.top_k)
