@@ -88,7 +88,7 @@ def test_shards_split_the_inputs_without_overlap(folder):
                                  "-f", "jsonl"], capture_output=True, text=True, timeout=120, check=True)
         shards.append([json.loads(line)["path"] for line in result.stdout.splitlines()])
     everything = sorted(str(p) for p in folder.iterdir())
-    assert sorted(sum(shards, [])) == everything
+    assert sorted(path for shard in shards for path in shard) == everything
     assert shards[1] == everything[1::3]
 
 

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from digitcli.cli import app
 from digitcli.errors import ImageError
+from digitcli.reading import decode as D
 from digitcli.reading import pipeline as P
 
 
@@ -134,3 +135,28 @@ def test_unreadable_file_gets_a_clear_row(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "open", refuse)
     row = prepare_item(as_item(locked))
     assert row.status == "error" and row.error == "permission denied"
+
+
+def test_png_exif_orientation_is_honoured():
+    """A PNG stored upside down with an eXIf chunk saying so reads as a 6, not a 9."""
+    import struct
+    import zlib
+
+    upside_down = cv2.rotate(synthetic.digit_on_paper(6, 200, seed=3), cv2.ROTATE_180)
+    png = cv2.imencode(".png", upside_down)[1].tobytes()
+    tiff = (b"MM\x00\x2a" + struct.pack(">IH", 8, 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 3, 0)
+            + struct.pack(">I", 0))
+    chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+    upright = D.decode_image(png[:33] + chunk + png[33:])[0]
+    assert np.array_equal(upright, cv2.rotate(D.decode_image(png)[0], cv2.ROTATE_180))
+
+
+def test_trailing_bytes_and_zero_padding_are_not_truncation():
+    image = np.full((40, 40), 255, np.uint8)
+    cv2.circle(image, (20, 20), 10, 0, 3)
+    png = cv2.imencode(".png", image)[1].tobytes()
+    jpg = cv2.imencode(".jpg", image)[1].tobytes()
+    for data in (png + b"camera trailer" * 200, jpg + b"\0" * (3 * len(jpg))):
+        assert D.decode_image(data)[0].shape[:2] == (40, 40)
+    with pytest.raises(ImageError, match="truncated"):
+        D.decode_image(png[: len(png) // 2])

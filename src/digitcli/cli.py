@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import signal
 from collections.abc import Callable
 from enum import Enum
@@ -90,6 +91,8 @@ def main_options(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     STATE.debug = debug
+    if debug:
+        os.environ["OPENCV_LOG_LEVEL"] = "INFO"   # read when OpenCV is first imported, later
 
 
 def friendly_errors(command: Callable) -> Callable:

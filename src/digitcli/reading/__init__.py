@@ -10,3 +10,9 @@ writers.py     table, JSON lines, JSON, CSV, TSV, from one registry
 inputs.py      command-line arguments -> image paths
 reader.py      Reader, the public Python API
 """
+
+import os
+
+# OpenCV's decoders write their own warnings to stderr ("Corrupt JPEG data"):
+# quiet, unless the user asks (OPENCV_LOG_LEVEL=INFO, or digitcli --debug).
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")

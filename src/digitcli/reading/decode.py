@@ -54,13 +54,72 @@ def sniff_format(data: bytes) -> str | None:
 
 def _looks_truncated(data: bytes, fmt: str) -> bool:
     """Decoders fill a cut-off JPEG with grey and carry on; refuse it instead.
-    The end marker may be followed by a phone maker's trailer, but never
-    missing from the second half (a thumbnail's marker sits near the start)."""
+    The end marker may be followed by a phone maker's trailer or by zero
+    padding, but never missing from the second half of what is left (a
+    thumbnail's marker sits near the start). A PNG's IEND may be followed by
+    anything."""
     if fmt == "JPEG":
+        data = data.rstrip(b"\0")
         return b"\xff\xd9" not in data[len(data) // 2:]
     if fmt == "PNG":
-        return b"IEND" not in data[-1024:]
+        return data.rfind(b"IEND") < 33
     return False
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """The Orientation tag (0x0112) of an EXIF block's first IFD, or 1."""
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return 1
+    order = "<" if tiff[:2] == b"II" else ">"
+    offset = struct.unpack(order + "I", tiff[4:8])[0]
+    if offset + 2 > len(tiff):
+        return 1
+    count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
+    for index in range(min(count, 256)):
+        entry = offset + 2 + 12 * index
+        if entry + 12 > len(tiff):
+            break
+        tag, kind = struct.unpack(order + "HH", tiff[entry:entry + 4])
+        if tag == 0x0112 and kind == 3:
+            value = struct.unpack(order + "H", tiff[entry + 8:entry + 10])[0]
+            return value if 1 <= value <= 8 else 1
+    return 1
+
+
+def exif_orientation(data: bytes, fmt: str) -> int:
+    """EXIF orientation (1-8) of a PNG (eXIf chunk) or WebP (EXIF chunk);
+    OpenCV applies a JPEG's itself, but not these."""
+    exif = b""
+    if fmt == "PNG":
+        position = 8
+        while position + 8 <= len(data):
+            length, kind = struct.unpack(">I4s", data[position:position + 8])
+            if kind == b"eXIf":
+                exif = data[position + 8:position + 8 + length]
+                break
+            if kind in (b"IDAT", b"IEND"):
+                break
+            position += 12 + length
+    elif fmt == "WebP":
+        position = 12
+        while position + 8 <= len(data):
+            kind, length = struct.unpack("<4sI", data[position:position + 8])
+            if kind == b"EXIF":
+                exif = data[position + 8:position + 8 + length]
+                break
+            position += 8 + length + (length & 1)
+    if exif.startswith(b"Exif\0\0"):
+        exif = exif[6:]
+    return _tiff_orientation(exif)
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn the stored pixels upright, as a viewer shows them."""
+    if orientation in (2, 4, 5, 7):
+        image = cv2.flip(image, 1)
+    turns = {3: cv2.ROTATE_180, 4: cv2.ROTATE_180, 5: cv2.ROTATE_90_CLOCKWISE, 6: cv2.ROTATE_90_CLOCKWISE,
+             7: cv2.ROTATE_90_COUNTERCLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return cv2.rotate(image, turns[orientation]) if orientation in turns else image
 
 
 def _jpeg_reduction(size: tuple[int, int] | None, working_side: int) -> int:
@@ -83,8 +142,9 @@ _REDUCED_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
 def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tuple[np.ndarray, tuple[int, int]]:
     """Bytes -> 8-bit BGR or gray image, upright, alpha composited on white.
 
-    Returns the image and the original (width, height). JPEGs are decoded
-    with OpenCV's EXIF orientation applied and, when large, at reduced size.
+    Returns the image and the original (width, height), upright. JPEGs are
+    decoded with OpenCV's EXIF orientation applied and, when large, at
+    reduced size; a PNG's or WebP's EXIF orientation is applied here.
     """
     if not data:
         raise ImageError("empty file")
@@ -107,6 +167,10 @@ def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tup
         raise ImageError(f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from None
     if image is None or image.size == 0:
         raise ImageError(f"corrupt or unsupported {fmt} file")
+    orientation = exif_orientation(data, fmt) if fmt in ("PNG", "WebP") else 1
+    if orientation != 1:
+        image = apply_orientation(image, orientation)
+        size = None
     if size is None:
         size = (image.shape[1], image.shape[0])
     return to_uint8_bgr_or_gray(image), size
