@@ -272,6 +272,12 @@ def evaluate(
         help="Folder for pictures: confusion.png and mistakes.png (each mistake with what the model saw).",
         show_default=False)] = None,
     min_confidence: MinConfidenceOption = SETTINGS.predict.min_confidence,
+    by_source: Annotated[bool, typer.Option(
+        "--by-source", help="Group a manifest's images by their first folder (the source), not by kind.")]
+        = False,
+    digits: Annotated[int | None, typer.Option(
+        "--digits", "-d", min=1, max=32, help="Read as predict --digits N does (1: one digit an image).",
+        show_default=False)] = None,
 ) -> None:
     """Measure a model: accuracy, per-digit precision/recall/F1, confusion matrix.
 
@@ -293,9 +299,9 @@ def evaluate(
     from .commands.evaluate import run_labelled, run_mnist
 
     stdout = Console()
-    config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence)
+    config = dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence, digits=digits)
     if labelled is not None:
-        raise typer.Exit(run_labelled(labelled, model, fmt.value, report, config, stdout, stderr))
+        raise typer.Exit(run_labelled(labelled, model, fmt.value, report, config, stdout, stderr, by_source))
     raise typer.Exit(run_mnist(model, data, fmt.value, report, config, stdout, stderr))
 
 

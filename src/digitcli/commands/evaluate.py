@@ -80,9 +80,9 @@ def _as_json(result: PhotoEvaluation, model: Path, labelled: Path) -> str:
 
 
 def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | None,
-                 config: PredictConfig, stdout: Console, stderr: Console) -> int:
-    reader = Reader(model, min_confidence=config.min_confidence, workers=config.workers)
-    items = find_labelled_images(labelled)
+                 config: PredictConfig, stdout: Console, stderr: Console, by_source: bool = False) -> int:
+    reader = Reader(model, min_confidence=config.min_confidence, workers=config.workers, digits=config.digits)
+    items = find_labelled_images(labelled, by_source)
     with progress(stderr, len(items)) as advance:
         result = evaluate_photos(items, reader, on_result=advance)
     if fmt == "json":

@@ -62,9 +62,10 @@ def _manifest_in(path: Path) -> Path | None:
     return None
 
 
-def read_manifest(manifest: Path) -> list[LabelledImage]:
+def read_manifest(manifest: Path, by_source: bool = False) -> list[LabelledImage]:
     """A TSV or CSV with columns path (or relpath) and label, and optionally
-    kind; paths are relative to the manifest's folder."""
+    kind; paths are relative to the manifest's folder. Images are grouped
+    by kind, or by their first folder (the source) with `by_source`."""
     delimiter = "\t" if manifest.suffix.lower() == ".tsv" else ","
     try:
         with manifest.open(newline="", encoding="utf-8") as handle:
@@ -80,7 +81,7 @@ def read_manifest(manifest: Path) -> list[LabelledImage]:
             relpath = None
         if not relpath:
             raise DataError(f"{manifest}:{number}: need a path and a label of digits (or {NOT_A_DIGIT}), got {record}")
-        group = record.get("kind") or Path(relpath).parts[0]
+        group = (None if by_source else record.get("kind")) or Path(relpath).parts[0]
         items.append(LabelledImage(manifest.parent / relpath, label, group))
     return items
 
@@ -102,12 +103,12 @@ def scan_labelled_folder(root: Path) -> list[LabelledImage]:
     return items
 
 
-def find_labelled_images(path: Path) -> list[LabelledImage]:
+def find_labelled_images(path: Path, by_source: bool = False) -> list[LabelledImage]:
     """From a manifest (a file, or MANIFEST.tsv in the folder) or the layout."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     manifest = _manifest_in(path)
-    items = read_manifest(manifest) if manifest else scan_labelled_folder(path)
+    items = read_manifest(manifest, by_source) if manifest else scan_labelled_folder(path)
     items = [item for item in items if is_image_name(item.path) or item.path.suffix == ""]
     if not items:
         raise DataError(f"{path}: no labelled images found. Use folders named by digit "
