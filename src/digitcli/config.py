@@ -149,6 +149,7 @@ class PredictConfig:
     """Defaults of `digitcli predict`."""
 
     batch_size: int = 256
+    model_batch: int = 128           # images a call to onnxruntime at most (its memory grows to the largest)
     workers: int = field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)))
     min_confidence: float = 0.5
     top_k: int = 1

@@ -66,11 +66,15 @@ class OnnxClassifier:
     temperature: float
 
     def probabilities(self, digits: np.ndarray) -> np.ndarray:
-        size = SETTINGS.image.size
+        """In calls of at most `model_batch` images: onnxruntime's memory
+        arena grows to the largest call and keeps it."""
+        size, step = SETTINGS.image.size, SETTINGS.predict.model_batch
         if len(digits) == 0:
             return np.zeros((0, SETTINGS.image.num_classes), np.float32)
         batch = np.ascontiguousarray(digits, np.float32).reshape(len(digits), size, size, 1)
-        raw = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0]
+        name = self.session.get_inputs()[0].name
+        raw = np.concatenate([self.session.run(None, {name: batch[i:i + step]})[0]
+                              for i in range(0, len(batch), step)])
         return apply_temperature(np.asarray(raw, np.float32).reshape(len(digits), -1), self.temperature)
 
 
