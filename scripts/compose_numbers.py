@@ -27,6 +27,7 @@ import numpy as np
 from digitcli.evaluation.labelled import find_labelled_images
 from digitcli.reading.decode import decode_image
 from digitcli.reading.pipeline import ink_mask, select_digit
+from digitcli.train.outliers import compose_number
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,24 +46,9 @@ def digit_ink(path: Path) -> np.ndarray | None:
 
 
 def compose(inks: list[np.ndarray], touching: bool, rng: np.random.Generator, height: int = 64) -> np.ndarray:
-    """Digits side by side on light paper, dark ink."""
-    scaled = []
-    for ink in inks:
-        h = max(8, round(height * rng.uniform(0.85, 1.05)))
-        w = max(2, round(ink.shape[1] * h / ink.shape[0]))
-        scaled.append(cv2.resize(ink, (w, h), interpolation=cv2.INTER_AREA))
-    pad = height // 2
-    canvas = np.zeros((height + 2 * pad, sum(s.shape[1] for s in scaled) + height * len(scaled) + 2 * pad), np.uint8)
-    x, right = pad, pad
-    for piece in scaled:
-        y = pad + int(rng.integers(0, max(1, height - piece.shape[0] + 1))) + int(rng.integers(-3, 4))
-        y = min(max(0, y), canvas.shape[0] - piece.shape[0])
-        region = canvas[y:y + piece.shape[0], x:x + piece.shape[1]]
-        np.maximum(region, piece, out=region)
-        right = x + piece.shape[1]
-        gap = rng.uniform(-0.12, -0.02) if touching else rng.uniform(0.15, 0.6)
-        x = max(pad, right + round(gap * height))
-    canvas = canvas[:, :right + pad]
+    """Digits side by side (digitcli's own composer), dark ink on light paper."""
+    gaps = (-0.12, -0.02) if touching else (0.15, 0.6)
+    canvas, _ = compose_number(inks, rng, height, gaps)
     paper, ink = rng.uniform(200, 245), rng.uniform(20, 90)
     alpha = cv2.GaussianBlur(canvas, (3, 3), 0).astype(np.float32) / 255.0
     page = paper * (1 - alpha) + ink * alpha + rng.normal(0, 3, canvas.shape)

@@ -307,15 +307,15 @@ def draw_outlier(rng: Rng, held_out: bool = False, side: int = 112) -> np.ndarra
     return as_photo(canvas, rng)
 
 
-def non_digits(count: int, seed: int, held_out: bool = False,
-                   map_fn: Callable[..., Iterator] = map) -> np.ndarray:
-    """`count` non-digits as the pipeline makes them: float32 (count, 28, 28)
-    in [0, 1]. Drawings in which the pipeline finds nothing are redrawn.
+def as_pipeline_makes_them(draw: Callable[[Rng], np.ndarray], count: int, seed: list[int],
+                           map_fn: Callable[..., Iterator] = map) -> np.ndarray:
+    """`count` drawings through predict's pipeline: float32 (count, 28, 28)
+    in [0, 1]; a drawing in which the pipeline finds nothing is redrawn.
     `map_fn` may be a thread pool's map (OpenCV releases the GIL)."""
     def one(index: int) -> np.ndarray:
-        rng = np.random.default_rng([seed, index])
+        rng = np.random.default_rng([*seed, index])
         while True:
-            digit = prepare_array(draw_outlier(rng, held_out)).digit
+            digit = prepare_array(draw(rng)).digit
             if digit is not None:
                 return digit
 
@@ -323,6 +323,12 @@ def non_digits(count: int, seed: int, held_out: bool = False,
         size = SETTINGS.image.size
         return np.zeros((0, size, size), np.float32)
     return np.stack(list(map_fn(one, range(count))))
+
+
+def non_digits(count: int, seed: int, held_out: bool = False,
+               map_fn: Callable[..., Iterator] = map) -> np.ndarray:
+    """`count` non-digits (train or held-out families) as the pipeline makes them."""
+    return as_pipeline_makes_them(lambda rng: draw_outlier(rng, held_out), count, [seed], map_fn)
 
 
 # ------------------------------------------------------------ number pieces
@@ -379,14 +385,4 @@ def number_pieces(images: np.ndarray, count: int, seed: int,
                   map_fn: Callable[..., Iterator] = map) -> np.ndarray:
     """`count` wrong segmentations of numbers made of the given training
     digits (uint8, white on black), as the pipeline makes them."""
-    def one(index: int) -> np.ndarray:
-        rng = np.random.default_rng([seed, 7, index])
-        while True:
-            digit = prepare_array(draw_number_piece(images, rng)).digit
-            if digit is not None:
-                return digit
-
-    if count == 0:
-        size = SETTINGS.image.size
-        return np.zeros((0, size, size), np.float32)
-    return np.stack(list(map_fn(one, range(count))))
+    return as_pipeline_makes_them(lambda rng: draw_number_piece(images, rng), count, [seed, 7], map_fn)
