@@ -17,7 +17,7 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from benchlib import labelled_set_arguments, prepared_digits
+from benchlib import DATA, labelled_set_arguments, prepared_digits
 
 from digitcli import Reader
 from digitcli.calibration import calibration_error
@@ -31,7 +31,7 @@ SEED = 12345   # not a seed that training uses for its drawings
 
 
 def synthetic_non_digits() -> dict[str, np.ndarray]:
-    test_digits = load_mnist().x_test
+    test_digits = load_mnist(DATA / "mnist.npz").x_test
     with ThreadPoolExecutor(4) as pool:
         def threaded(function, values):
             return pool.map(function, values, chunksize=64)

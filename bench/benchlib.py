@@ -28,7 +28,7 @@ def prepared_digits(reader, items: list) -> tuple[np.ndarray, np.ndarray, np.nda
     their labels and groups (images where it finds no digit are left out)."""
     results = list(reader.read_many(item.path for item in items))
     found = [i for i, r in enumerate(results) if r.prepared is not None and r.prepared.found]
-    return (np.stack([results[i].prepared.digit for i in found]), np.array([items[i].label for i in found]),
+    return (np.stack([results[i].prepared.digit for i in found]), np.array([items[i].digit for i in found]),
             np.array([items[i].group for i in found]))
 
 
