@@ -255,16 +255,13 @@ def _prepare_many(items: list[Item], pipeline: PipelineConfig, convention: Image
 _worker_classifier: Classifier | None = None
 
 
-def _worker_start(model: Path) -> None:
-    """In each worker process: its own model (one onnxruntime session a
-    process), one OpenCV thread (the pool is the parallelism), and Ctrl-C is
-    the parent's to handle."""
-    global _worker_classifier
+def _worker_start() -> None:
+    """In each worker process: one OpenCV thread (the pool is the
+    parallelism), and Ctrl-C is the parent's to handle. The model came with
+    the fork: an onnxruntime session on one thread starts no thread of its
+    own, so each worker has a working copy without loading it again."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
-    from .classifier import load_classifier
-
-    _worker_classifier = load_classifier(model)
 
 
 def _read_many(items: list[Item], pipeline: PipelineConfig, convention: ImageConvention,
@@ -292,8 +289,9 @@ def _process_pool(workers: int, classifier: Classifier) -> ProcessPoolExecutor |
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods() or not str(classifier.path).endswith(
             ".onnx"):
         return None
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start,
-                               initargs=(classifier.path,))
+    global _worker_classifier
+    _worker_classifier = classifier   # inherited by the forked workers
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
     pool.submit(int).result()   # starts every worker now
     return pool
 
@@ -325,9 +323,12 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
     processes = None if few else _process_pool(config.workers, classifier)
     threads = ThreadPoolExecutor(config.workers) if processes is None else None
     chunk = max(1, config.chunk_size)
-    # Chunks in flight: two batches' worth, and enough that a slow chunk at
-    # the head (a large photo) does not leave the other workers idle.
-    pending: queue.Queue = queue.Queue(maxsize=max(2, 2 * config.batch_size // chunk, 4 * config.workers))
+    # In flight: two batches' worth (of chunks for processes, of images for
+    # threads), and for processes enough chunks that a slow one at the head
+    # (a large photo) does not leave the other workers idle.
+    in_flight = (max(2, 2 * config.batch_size // chunk, 4 * config.workers) if processes is not None
+                 else 2 * config.batch_size)
+    pending: queue.Queue = queue.Queue(maxsize=in_flight)
     stop = threading.Event()
 
     def submit(batch: list[Item]) -> None:
@@ -354,6 +355,10 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
 
         threading.Thread(target=read, name="digitcli-reader", daemon=True).start()
         waiting: list[Item] = []
+        with contextlib.suppress(RuntimeError):   # the pools were shut down: the consumer stopped
+            hand_out(arrivals, waiting)
+
+    def hand_out(arrivals: queue.Queue, waiting: list[Item]) -> None:
         while not stop.is_set():
             try:
                 item = arrivals.get(timeout=config.flush_seconds if waiting else None)
