@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
-from .pipeline import Box, InkMask, digit_image, is_line_or_edge
+from .pipeline import Box, InkMask, digit_image, ink_components, is_line_or_edge
 
 
 @dataclass(frozen=True)
@@ -73,15 +73,12 @@ class _Piece:
 
 def _components(mask: np.ndarray, config: PipelineConfig, numbers: NumberConfig) -> tuple[np.ndarray, list[_Piece]]:
     """The ink's components, less specks, ruled lines, frames and background."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    labels, found, margin = ink_components(mask, config)
     height, width = mask.shape
-    min_area = max(4, config.min_component_fraction * height * width)
-    margin = max(1, round(config.border_margin_fraction * max(height, width)))
     pieces = []
-    for index in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[index])
+    for index, (x, y, w, h), area in found:
         touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
-        if area < min_area or is_line_or_edge((x, y, w, h), area, mask.shape, margin, config):
+        if is_line_or_edge((x, y, w, h), area, mask.shape, margin, config):
             continue
         if touches >= 2 and area >= numbers.background_area * height * width:
             continue   # a scanner's black margin, a table's edge

@@ -180,23 +180,34 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
     return bool(long_thin or hollow_frame)
 
 
+def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
+                   ) -> tuple[np.ndarray, list[tuple[int, Box, int]], int]:
+    """The mask's connected components bigger than a speck, as (label, box,
+    area), with the label image and the margin within which a component
+    touches the frame."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    height, width = mask.shape
+    min_area = max(4, config.min_component_fraction * height * width)
+    margin = max(1, round(config.border_margin_fraction * max(height, width)))
+    found = []
+    for index in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[index])
+        if area >= min_area:
+            found.append((index, (x, y, w, h), area))
+    return labels, found, margin
+
+
 def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
     """Keep the components that make the digit: the largest plausible one and
     the strokes near it (a 5's flag, a 7's bar); drop specks, edges, lines.
     Returns a mask of the kept pixels, or None when nothing digit-like is left."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    labels, found, margin = ink_components(mask, config)
+    count = int(labels.max()) + 1
     if count <= 1:
         return None
     height, width = mask.shape
-    min_area = max(4, config.min_component_fraction * height * width)
-    margin = max(1, round(config.border_margin_fraction * max(height, width)))
-    candidates = []
-    for index in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[index])
-        if area < min_area:
-            continue
-        candidates.append((index, (x, y, w, h), area,
-                           is_line_or_edge((x, y, w, h), area, mask.shape, margin, config)))
+    candidates = [(index, box, area, is_line_or_edge(box, area, mask.shape, margin, config))
+                  for index, box, area in found]
     plausible = [c for c in candidates if not c[3]] or candidates
     if not plausible:
         return None
