@@ -249,6 +249,11 @@ def predict(
     config = dataclasses.replace(SETTINGS.predict, top_k=top_k, min_confidence=min_confidence, workers=workers,
                                  digits=digits, engine=engine.value)
     if engine is Engine.ray:
+        unsupported = [name for name, value in (("--output", output), ("--resume", resume), ("--shard", shard),
+                                                ("--save-crops", save_crops)) if value]
+        if unsupported:
+            raise typer.BadParameter(f"{', '.join(unsupported)} cannot be combined with --engine ray yet "
+                                     "(Ray Data writes in order to stdout)", param_hint="--engine")
         from .commands.ray_predict import run as run_on_ray  # the [ray] extra
 
         raise typer.Exit(run_on_ray(inputs, fmt.value if fmt else None, model, recursive, config, boxes, null,

@@ -34,18 +34,24 @@ class CropSaver:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    def save(self, result: Result) -> None:
+    def save(self, result: Result) -> str | None:
+        """Write the result's crops; a message when they cannot be written
+        (the row is still written, with `crops` null)."""
         if result.failed:
-            return
-        result.crops = []
+            return None
         name = result.path or "image"
         stem = Path(name).stem[:80] or "image"
         tag = hashlib.sha1(os.fsencode(name)).hexdigest()[:8]
         result.crops = []
-        for position, read in enumerate(result.digits, start=1):
-            path = self.folder / f"{stem}-{tag}-{position}.png"
-            write_png(path, to_uint8(read.image))
-            result.crops.append(str(path))
+        try:
+            for position, read in enumerate(result.digits, start=1):
+                path = self.folder / f"{stem}-{tag}-{position}.png"
+                write_png(path, to_uint8(read.image))
+                result.crops.append(str(path))
+        except (OSError, ValueError) as exc:
+            result.crops = None
+            return f"cannot write its crops ({(getattr(exc, 'strerror', None) or str(exc)).lower()})"
+        return None
 
 
 def shard_of(items: Iterable[str], shard: tuple[int, int] | None) -> Iterator[str]:
@@ -96,8 +102,10 @@ def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bo
             if result.failed:
                 stderr.print(f"[red]error:[/red] {escape(printable(result.path or ''))}: "
                              f"{escape(result.error or '')}", highlight=False)
-            if saver:
-                saver.save(result)
+            problem = saver.save(result) if saver else None
+            if problem:
+                stderr.print(f"[yellow]warning:[/yellow] {escape(printable(result.path or ''))}: {escape(problem)}",
+                             highlight=False)
             writer.write(result)
     writer.close()
     if output is not None:
