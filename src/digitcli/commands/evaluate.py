@@ -103,7 +103,8 @@ def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | No
         from ..config import SETTINGS
         from ..evaluation.report import grid, photo_mistake_tile
 
+        mistakes = sorted(result.mistakes, key=lambda pair: -(pair[1].confidence or 0.0))   # confident first
         tiles = [photo_mistake_tile(_original_for_report(item.path), r, item.label, str(item.path))
-                 for item, r in result.mistakes[:SETTINGS.report.max_tiles]]
+                 for item, r in mistakes[:SETTINGS.report.max_tiles]]
         write_report(report, labelled.name, result.metrics, grid(tiles, SETTINGS.report.mistakes_columns), stderr)
     return ExitCode.OK

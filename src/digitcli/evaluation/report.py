@@ -17,7 +17,10 @@ from ..reading.pipeline import to_uint8
 from ..reading.result import Result
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
-WHITE, BLACK, RED, GREEN, GREY = (255, 255, 255), (0, 0, 0), (40, 40, 220), (60, 160, 60), (128, 128, 128)
+# BGR. Right and wrong in blue and orange, which red-green colour-blind
+# readers tell apart (the Okabe-Ito palette); text stays dark on white.
+WHITE, BLACK, GREY = (255, 255, 255), (0, 0, 0), (128, 128, 128)
+RIGHT, WRONG, WRONG_TEXT = (178, 114, 0), (0, 159, 230), (0, 94, 213)
 
 __all__ = ["write_png"]
 
@@ -44,9 +47,9 @@ def confusion_matrix_image(confusion: np.ndarray, title: str) -> np.ndarray:
             x0, y0 = margin_left + p * cell, margin_top + t * cell
             strength = float(share[t, p])
             if t == p:
-                colour = tuple(int(255 - strength * (255 - c)) for c in GREEN)
+                colour = tuple(int(255 - strength * (255 - c)) for c in RIGHT)
             else:
-                colour = tuple(int(255 - min(1.0, strength * 10) * (255 - c)) for c in RED)
+                colour = tuple(int(255 - min(1.0, strength * 10) * (255 - c)) for c in WRONG)
             cv2.rectangle(image, (x0, y0), (x0 + cell, y0 + cell), colour, -1)
             cv2.rectangle(image, (x0, y0), (x0 + cell, y0 + cell), GREY, 1)
             count = int(confusion[t, p])
@@ -98,13 +101,16 @@ def grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
 
 def mnist_mistakes_image(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray,
                          confidence: np.ndarray, config: ReportConfig = SETTINGS.report) -> np.ndarray:
-    """Each misread MNIST digit, with 'true -> predicted (confidence)'."""
+    """Each misread MNIST digit, the most confident mistakes first, with its
+    index in the test set and 'true -> predicted (confidence)'."""
+    wrong = np.flatnonzero(truth != predicted)
+    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
     tiles = []
-    for index in np.flatnonzero(truth != predicted)[:config.max_tiles]:
-        tile = np.full((112, 96, 3), 255, np.uint8)
+    for index in wrong[:config.max_tiles]:
+        tile = np.full((124, 96, 3), 255, np.uint8)
         tile[4:88, 6:90] = digit_tile(images[index] / 255.0, 84)
-        colour = RED
-        _text(tile, f"{truth[index]} -> {predicted[index]} {confidence[index]:.0%}", (6, 104), 0.4, colour)
+        _text(tile, f"{truth[index]} -> {predicted[index]} {confidence[index]:.0%}", (6, 104), 0.4, WRONG_TEXT)
+        _text(tile, f"test #{index}", (6, 119), 0.35, GREY)
         tiles.append(tile)
     return grid(tiles, config.mnist_columns)
 
@@ -124,6 +130,6 @@ def photo_mistake_tile(original: np.ndarray | None, result: Result, truth: str |
     truth_text = "not a digit" if truth is None else f"true {truth}"
     verdict = (f"{truth_text}, read {result.number} ({result.confidence:.0%})" if result.number is not None
                else f"{truth_text}, {result.error or result.status.value or 'not read'}")
-    _text(tile, verdict, (4, side + 20), 0.42, RED)
+    _text(tile, verdict, (4, side + 20), 0.42, WRONG_TEXT)
     _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
     return tile
