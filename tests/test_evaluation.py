@@ -84,3 +84,18 @@ def test_not_a_digit_folders_and_manifest_labels(tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,label\na/3/x.png,3\nnot-a-digit/smiley.png,x\na/notes/y.png,not-a-digit\n")
     assert [i.label for i in find_labelled_images(manifest)] == ["3", None, None]
+
+
+def test_manifest_with_a_byte_order_mark(tmp_path):
+    (tmp_path / "MANIFEST.tsv").write_bytes("\ufeffrelpath\tlabel\nx/1.png\t1\n".encode("utf-8"))
+    assert [i.digit for i in find_labelled_images(tmp_path)] == [1]
+
+
+def test_a_manifest_whose_images_are_all_missing_is_a_data_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from digitcli.cli import app
+
+    (tmp_path / "MANIFEST.tsv").write_text("relpath\tlabel\ngone/1.png\t1\ngone/2.png\t2\n")
+    result = CliRunner().invoke(app, ["evaluate", "--labelled", str(tmp_path)])
+    assert result.exit_code == 4 and "none of the 2" in result.output

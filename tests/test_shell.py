@@ -112,3 +112,15 @@ def test_stdin_at_a_terminal_gets_a_hint():
         os.close(leader)
         process.kill()
     assert b"Ctrl-D" in stderr
+
+
+def test_crops_and_reports_into_a_file_are_refused_before_any_work(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    runner = CliRunner()
+    for args in (["predict", SAMPLE, "--save-crops", str(a_file)],
+                 ["predict", SAMPLE, "--save-crops", str(a_file / "under")],
+                 ["evaluate", "--labelled", str(ROOT / "samples"), "--report", str(a_file)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "error:" in result.output and result.stdout.count("\n") <= 1

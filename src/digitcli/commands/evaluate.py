@@ -18,6 +18,7 @@ from ..mnist import load_mnist
 from ..reading.classifier import load_classifier
 from ..reading.decode import decode_image
 from ..reading.reader import Reader
+from .output import writable_folder
 from .progress import progress
 
 
@@ -41,6 +42,8 @@ def write_report(folder: Path, title: str, metrics: Metrics, mistakes: np.ndarra
 
 def run_mnist(model: Path | None, data: Path | None, fmt: str, report: Path | None,
               config: PredictConfig, stdout: Console, stderr: Console) -> int:
+    if report is not None:
+        writable_folder(report, "--report")
     classifier = load_classifier(model)
     mnist = load_mnist(data)
     result = evaluate_mnist(classifier, mnist.x_test, mnist.y_test, min_confidence=config.min_confidence)
@@ -81,6 +84,8 @@ def _as_json(result: PhotoEvaluation, model: Path, labelled: Path) -> str:
 
 def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | None,
                  config: PredictConfig, stdout: Console, stderr: Console, by_source: bool = False) -> int:
+    if report is not None:
+        writable_folder(report, "--report")
     reader = Reader(model, min_confidence=config.min_confidence, workers=config.workers, digits=config.digits)
     items = find_labelled_images(labelled, by_source)
     with progress(stderr, len(items)) as advance:

@@ -76,3 +76,23 @@ def open_output(path: Path, fmt: str, resume: bool) -> Output:
         raise OutputError(f"--output {path}: {(exc.strerror or str(exc)).lower()}") from None
     header = fmt in ("csv", "tsv") and (not resume or os.path.getsize(path) == 0)
     return Output(stream, done, last, header)
+
+
+def writable_folder(folder: Path, option: str) -> Path:
+    """A folder to write into (created if need be), checked before any work:
+    not a file, not under a file, and writable; else a usage error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{option} {folder}: is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputError(f"{option} {folder}: cannot create the folder ({(exc.strerror or str(exc)).lower()})") from None
+    if not folder.is_dir():
+        raise OutputError(f"{option} {folder}: is not a folder")
+    probe = folder / f".digitcli-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"{option} {folder}: cannot write there ({(exc.strerror or str(exc)).lower()})") from None
+    return folder

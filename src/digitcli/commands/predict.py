@@ -21,7 +21,7 @@ from ..reading.pipeline import to_uint8
 from ..reading.reader import Reader
 from ..reading.result import Result, Status, unicode_path
 from ..reading.writers import Extras, default_format, make_writer, printable, summary_line
-from .output import OutputError, format_for, open_output
+from .output import OutputError, format_for, open_output, writable_folder
 from .progress import progress
 
 
@@ -70,6 +70,8 @@ def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bo
     """Read every input, write rows, and return the exit status."""
     if resume and output is None:
         raise OutputError("--resume needs --output FILE: the rows of the run to continue")
+    if save_crops is not None:
+        writable_folder(save_crops, "--save-crops")
     reader = Reader(model, min_confidence=config.min_confidence, top_k=config.top_k, digits=config.digits,
                     workers=config.workers, batch_size=config.batch_size, engine=config.engine,
                     keep_images=save_crops is not None)

@@ -68,7 +68,7 @@ def read_manifest(manifest: Path, by_source: bool = False) -> list[LabelledImage
     by kind, or by their first folder (the source) with `by_source`."""
     delimiter = "\t" if manifest.suffix.lower() == ".tsv" else ","
     try:
-        with manifest.open(newline="", encoding="utf-8") as handle:
+        with manifest.open(newline="", encoding="utf-8-sig") as handle:   # a BOM from a spreadsheet is fine
             records = list(csv.DictReader(handle, delimiter=delimiter))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{manifest}: cannot read the manifest ({exc})") from None
@@ -209,6 +209,9 @@ def evaluate_photos(items: list[LabelledImage], reader: Reader,
     how often predict flags them."""
     min_confidence = reader.config.min_confidence
     results = list(reader.read_many((item.path for item in items), on_result))
+    if results and all(r.failed for r in results):
+        raise DataError(f"none of the {len(results)} labelled images could be read (the first: "
+                        f"{results[0].path}: {results[0].error}); is the manifest beside its images?")
     pairs = [(item, r) for item, r in zip(items, results) if item.digit is not None]
     number_pairs = [(item, r) for item, r in zip(items, results) if item.is_number]
     others = [r for item, r in zip(items, results) if item.label is None and not r.failed]
