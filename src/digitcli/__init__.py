@@ -1,4 +1,4 @@
-"""digitcli: read handwritten digits from image files.
+"""digitcli: read handwritten digits and numbers from image files.
 
     from digitcli import Reader
     result = Reader().read("photo.jpg")

@@ -26,7 +26,7 @@ from .reading.writers import WRITERS
 
 app = typer.Typer(
     name="digitcli",
-    help="Read handwritten digits from image files.\n\n" + EXIT_CODES_HELP,
+    help="Read handwritten digits and numbers from image files.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
