@@ -25,7 +25,8 @@ import ray
 from .config import SETTINGS
 from .errors import ImageError
 from .reading.reader import Reader
-from .reading.runner import Item, read_error_message, read_image_file
+from .reading.result import Result
+from .reading.runner import Item, read_error_message
 
 
 def _read_uri(uri: str) -> bytes:
@@ -49,25 +50,23 @@ class ReadImages:
         self.record_options = record_options or {}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        items, failures = [], {}
-        for index, path in enumerate(batch["path"]):
-            path = str(path)
+        """Local paths are read by the Reader itself (its limits, its error
+        rows); a URI's bytes are fetched here first."""
+        paths = [str(path) for path in batch["path"]]
+        fetched: dict[int, Item | Result] = {}
+        for index, path in enumerate(paths):
+            if "://" not in path:
+                fetched[index] = Item(path, path)
+                continue
             try:
-                data = _read_uri(path) if "://" in path else read_image_file(path, SETTINGS.pipeline.max_file_bytes)
-                items.append(Item(data, path))
+                fetched[index] = Item(_read_uri(path), path)
             except OSError as exc:
-                failures[index] = read_error_message(exc)
+                fetched[index] = Result(path, error=read_error_message(exc))
             except ImageError as exc:
-                failures[index] = str(exc)
-        read = iter(self.reader.read_many(items))
-        records = []
-        for index, path in enumerate(batch["path"]):
-            if index in failures:
-                records.append({"path": str(path), "digit": None, "confidence": None, "status": "error",
-                                "error": failures[index], "number": None})
-            else:
-                records.append(next(read).as_record(**self.record_options))
-        return {"index": list(batch["index"]), "record": records}
+                fetched[index] = Result(path, error=str(exc))
+        read = iter(self.reader.read_many(item for item in fetched.values() if isinstance(item, Item)))
+        results = [item if isinstance(item, Result) else next(read) for item in fetched.values()]
+        return {"index": list(batch["index"]), "record": [r.as_record(**self.record_options) for r in results]}
 
 
 def read_images(paths: Iterable[str | Path], model: str | Path | None = None, concurrency: int = 2,

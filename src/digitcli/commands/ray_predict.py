@@ -45,11 +45,12 @@ def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bo
     counts = {status: 0 for status in Status}
     reader_options = {"min_confidence": config.min_confidence, "top_k": config.top_k, "digits": config.digits}
     try:
-        for record in read_images([os.path.abspath(p) if "://" not in p else p for p in paths], model,
-                                  concurrency=config.workers, reader_options=reader_options,
-                                  record_options={"with_top_k": config.top_k > 1, "with_digits": boxes}):
+        records = read_images([os.path.abspath(p) if "://" not in p else p for p in paths], model,
+                              concurrency=config.workers, reader_options=reader_options,
+                              record_options={"with_top_k": config.top_k > 1, "with_digits": boxes})
+        for given, record in zip(paths, records):
             result = Result.from_record(record)
-            result.path = paths[sum(counts.values())]   # the path as given, not as the cluster saw it
+            result.path = given   # the path as given, not as the cluster saw it
             counts[result.status] += 1
             if result.failed:
                 stderr.print(f"[red]error:[/red] {escape(printable(result.path))}: {escape(result.error or '')}",
