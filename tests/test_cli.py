@@ -200,6 +200,7 @@ def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
     card = train_tiny(runner, tiny_npz, out, epochs=1, validation_size=100)
     assert card["metrics"]["mnist_test_accuracy"] > 0.3
     assert card["training"]["epochs_run"] == 1 and card["parameters"] > 0
+    assert set(card["training"]["history"][0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
     assert set(card["rejection"]) == {"min_confidence", "validation_digits_below", "new_outliers_below",
                                       "held_out_outliers_below", "number_pieces_below"}
     plain_keras = "import keras, sys; keras.models.load_model(sys.argv[1]).summary()"   # no digitcli needed
@@ -249,3 +250,6 @@ def test_real_process_version():
 def test_train_without_validation_keeps_the_last_epoch(runner, tiny_npz, tmp_path):
     card = train_tiny(runner, tiny_npz, tmp_path / "model", epochs=2, validation_size=0)
     assert card["training"]["weights"] == "epoch 2" and "calibration" not in card
+    history = card["training"]["history"]   # the curves of evaluate --report: training metrics only
+    assert [h["epoch"] for h in history] == [1, 2] and all("val_loss" not in h for h in history)
+    assert all(h["loss"] > 0 and 0 <= h["accuracy"] <= 1 for h in history)

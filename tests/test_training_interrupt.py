@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -76,3 +77,6 @@ def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
     assert resumed.returncode == 0, stderr
     assert "resuming after epoch" in stderr
     assert (out / "digitcli.onnx").exists() and (out / "digitcli.json").exists()
+    history = json.loads((out / "digitcli.json").read_text())["training"]["history"]
+    epochs = [h["epoch"] for h in history]   # the epochs before the interrupt are kept
+    assert len(epochs) >= 2 and epochs == list(range(1, len(epochs) + 1))

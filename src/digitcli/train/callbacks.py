@@ -51,9 +51,19 @@ class RichProgress(keras.callbacks.Callback):
         self.progress.stop()
 
 
+HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def epoch_record(epoch: int, logs: dict) -> dict:
+    """One epoch of the card's training history: its 1-based number and the
+    losses and accuracies, training and validation, that Keras logged."""
+    return {"epoch": epoch, **{name: round(float(logs[name]), 6) for name in HISTORY_METRICS if name in logs}}
+
+
 class KeepBest(keras.callbacks.Callback):
-    """Remember the best epoch by validation accuracy and sum the weights of
-    the epochs to average, and checkpoint all of it every epoch (atomically)."""
+    """Remember the best epoch by validation accuracy, each epoch's losses and
+    accuracies (the card's history), and sum the weights of the epochs to
+    average; checkpoint all of it every epoch (atomically)."""
 
     STATE, BEST, LAST, AVERAGE = "state.json", "best.weights.h5", "last.keras", "average.npz"
 
@@ -66,6 +76,7 @@ class KeepBest(keras.callbacks.Callback):
         self.average_from = average_from   # first epoch (1-based) of the weight average
         self.weight_sum: list[np.ndarray] | None = None
         self.averaged_epochs: list[int] = []
+        self.history: list[dict] = []
 
     @property
     def has_checkpoint(self) -> bool:
@@ -78,6 +89,7 @@ class KeepBest(keras.callbacks.Callback):
         self.last_epoch, self.best_epoch = state["epoch"], state["best_epoch"]
         self.best_accuracy = state["best_val_accuracy"]
         self.averaged_epochs = list(state.get("averaged_epochs", []))
+        self.history = list(state.get("history", []))
         best_model.load_weights(self.checkpoint_dir / self.BEST)
         self.best_weights = best_model.get_weights()
         if self.averaged_epochs:
@@ -89,6 +101,7 @@ class KeepBest(keras.callbacks.Callback):
         logs = logs or {}
         accuracy = float(logs.get("val_accuracy", 0.0))
         self.last_epoch = epoch + 1
+        self.history.append(epoch_record(epoch + 1, logs))
         if self.average_from is not None and epoch + 1 >= self.average_from:
             weights = self.model.get_weights()
             self.weight_sum = weights if self.weight_sum is None else [s + w for s, w in zip(self.weight_sum, weights)]
@@ -104,7 +117,7 @@ class KeepBest(keras.callbacks.Callback):
             self.model.save(temp)
         atomic_write_text(self.checkpoint_dir / self.STATE, json.dumps({
             "epoch": epoch + 1, "best_epoch": self.best_epoch, "best_val_accuracy": self.best_accuracy,
-            "averaged_epochs": self.averaged_epochs}))
+            "averaged_epochs": self.averaged_epochs, "history": self.history}))
 
     @property
     def averaged_weights(self) -> list[np.ndarray] | None:

@@ -47,6 +47,7 @@ def model_card(model: keras.Model, mnist: Mnist, config: TrainConfig, keeper: Ke
             **dataclasses.asdict(config),
             "epochs_run": keeper.last_epoch, "best_epoch": keeper.best_epoch,
             "train_images": n_train, "validation_images": n_val, "seconds": round(seconds, 1),
+            "history": keeper.history,
         },
         "data": {"source": Path(mnist.source).name, "sha256": mnist.sha256},
         "metrics": {"validation_accuracy": round(keeper.best_accuracy, 6),
