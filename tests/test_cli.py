@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import synthetic
-from conftest import ROOT, write_image
+from conftest import ROOT, SHIPPED_MODEL, write_image
 from typer.testing import CliRunner
 
 from digitcli.cli import app
@@ -154,8 +155,28 @@ def test_evaluate_labelled_folder_with_report(runner, tmp_path):
     assert out["overall"]["count"] == 3 and out["by_group"]["phone"]["count"] == 3
     assert 0.0 <= out["by_group"]["phone"]["calibration_error"] <= 1.0
     assert 0.0 <= out["by_group"]["phone"]["low_confidence"] <= 1.0
-    assert (report / "confusion.png").exists() and (report / "mistakes.png").exists()
-    assert cv2.imread(str(report / "confusion.png")) is not None
+    for picture in ("confusion.png", "mistakes.png", "samples.png"):
+        assert cv2.imread(str(report / picture)) is not None, picture
+
+
+def test_evaluate_report_draws_the_cards_training_curves(runner, tiny_npz, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    shutil.copy(SHIPPED_MODEL, model / "digitcli.onnx")
+    card = json.loads(SHIPPED_MODEL.with_suffix(".json").read_text())
+    card["training"].pop("history", None)
+    (model / "digitcli.json").write_text(json.dumps(card))
+    result = runner.invoke(app, ["evaluate", "-m", str(model), "--data", str(tiny_npz), "--report",
+                                 str(tmp_path / "old")])
+    assert result.exit_code == 0 and "no curves.png" in result.stderr
+    assert not (tmp_path / "old" / "curves.png").exists() and (tmp_path / "old" / "samples.png").exists()
+    card["training"]["history"] = [{"epoch": e, "loss": 1 / e, "accuracy": 1 - 0.1 / e, "val_loss": 1.2 / e,
+                                    "val_accuracy": 1 - 0.2 / e} for e in (1, 2, 3)]
+    (model / "digitcli.json").write_text(json.dumps(card))
+    result = runner.invoke(app, ["evaluate", "-m", str(model), "--data", str(tiny_npz), "--report",
+                                 str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert cv2.imread(str(tmp_path / "new" / "curves.png")) is not None
 
 
 def test_evaluate_counts_non_digits_that_predict_flags(runner, tmp_path):

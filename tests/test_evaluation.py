@@ -99,3 +99,37 @@ def test_a_manifest_whose_images_are_all_missing_is_a_data_error(tmp_path):
     (tmp_path / "MANIFEST.tsv").write_text("relpath\tlabel\ngone/1.png\t1\ngone/2.png\t2\n")
     result = CliRunner().invoke(app, ["evaluate", "--labelled", str(tmp_path)])
     assert result.exit_code == 4 and "none of the 2" in result.output
+
+
+ORANGE = np.array([0, 159, 230])   # BGR: the report's colour for mistakes (Okabe-Ito orange)
+BLUE = np.array([178, 114, 0])     # ...and for training / right
+
+
+def has_colour(image: np.ndarray, colour: np.ndarray) -> bool:
+    return bool(np.any(np.all(np.abs(image.astype(int) - colour) <= 2, axis=-1)))
+
+
+def test_curves_draw_training_and_validation():
+    from digitcli.evaluation.report import curves_image
+
+    history = [{"epoch": e, "loss": 1 / e, "accuracy": 1 - 0.1 / e, "val_loss": 1.1 / e, "val_accuracy": 1 - 0.12 / e}
+               for e in range(1, 6)]
+    image = curves_image(history, "test")
+    assert image.ndim == 3 and has_colour(image, BLUE) and has_colour(image, ORANGE)
+    training_only = curves_image([{k: v for k, v in h.items() if not k.startswith("val_")} for h in history], "t")
+    assert has_colour(training_only, BLUE) and not has_colour(training_only, ORANGE)
+
+
+def test_samples_mark_mistakes_and_are_the_same_every_run():
+    from digitcli.evaluation.report import mnist_samples_image, sample_indices
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (100, 28, 28), dtype=np.uint8)
+    truth = rng.integers(0, 10, 100)
+    right = mnist_samples_image(images, truth, truth.copy(), np.full(100, 0.99))
+    assert not has_colour(right, ORANGE)
+    wrong = mnist_samples_image(images, truth, (truth + 1) % 10, np.full(100, 0.99))
+    assert has_colour(wrong, ORANGE)
+    assert np.array_equal(right, mnist_samples_image(images, truth, truth.copy(), np.full(100, 0.99)))
+    picked = sample_indices(["a"] * 30 + ["b"] * 5)
+    assert picked == sorted(picked) and sum(i >= 30 for i in picked) == 5 and len(picked) == 12 + 5

@@ -274,7 +274,8 @@ def evaluate(
         show_default=False)] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.table,
     report: Annotated[Path | None, typer.Option(
-        help="Folder for pictures: confusion.png and mistakes.png (each mistake with what the model saw).",
+        help="Folder for pictures: confusion.png, mistakes.png (each mistake with what the model saw), "
+        "samples.png (test images with what was read) and curves.png (the model's training curves).",
         show_default=False)] = None,
     min_confidence: MinConfidenceOption = SETTINGS.predict.min_confidence,
     by_source: Annotated[bool, typer.Option(
@@ -308,6 +309,46 @@ def evaluate(
     if labelled is not None:
         raise typer.Exit(run_labelled(labelled, model, fmt.value, report, config, stdout, stderr, by_source))
     raise typer.Exit(run_mnist(model, data, fmt.value, report, config, stdout, stderr))
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on: 0.0.0.0 lets other machines in (no "
+                                      "authentication: put it behind your proxy).")] = SETTINGS.serve.host,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one, printed).")]
+        = SETTINGS.serve.port,
+    model: ModelOption = None,
+    min_confidence: MinConfidenceOption = SETTINGS.predict.min_confidence,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Request bodies larger than this get 413.")]
+        = SETTINGS.serve.max_bytes,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes that read images, one reading each at "
+                                         "a time; further requests wait their turn. 1: in the server process.")]
+        = SETTINGS.serve.workers,
+) -> None:
+    """Serve a page to draw digits on, and an HTTP API that reads images.
+
+    GET / is the page: draw a digit or a number with a mouse, pen or finger,
+    or drop a photo. POST /api/read takes image bytes (or a multipart form
+    with a 'file' field) and answers with predict's JSON record; query
+    parameters digits=N, top_k=K, boxes=1 and crops=1 are predict's options.
+    GET /api/health and GET /api/model are for load balancers and clients.
+    One log line per request goes to stderr. Needs the [serve] extra:
+    pip install "digitcli[serve]".
+
+    Examples:
+
+    \b
+      digitcli serve                                  # then open http://127.0.0.1:8000
+      curl --data-binary @samples/n17_exam_mark_red_pen.jpg http://127.0.0.1:8000/api/read
+      curl -F file=@photo.jpg 'http://127.0.0.1:8000/api/read?boxes=1&top_k=3'
+      digitcli serve --host 0.0.0.0 --port 8080 --workers 4
+    """
+    from .commands.serve import run
+
+    config = dataclasses.replace(SETTINGS.serve, host=host, port=port, max_bytes=max_bytes, workers=workers)
+    raise typer.Exit(run(model, config, dataclasses.replace(SETTINGS.predict, min_confidence=min_confidence),
+                         stderr))
 
 
 def main() -> None:

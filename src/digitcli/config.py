@@ -168,12 +168,29 @@ class PredictConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """Defaults of `digitcli serve`."""
+
+    host: str = "127.0.0.1"          # this machine only, unless told otherwise
+    port: int = 8000
+    max_bytes: int = 10 * 1024 * 1024   # a request body over this gets 413
+    # Readings at a time, each in its own worker process (1: in the server's);
+    # more requests wait their turn.
+    workers: int = field(default_factory=lambda: max(1, min(8, os.cpu_count() or 1)))
+    max_connections: int = 200       # beyond this uvicorn answers 503 at once
+    shutdown_seconds: int = 3        # SIGTERM/Ctrl-C: requests in flight get this long to finish
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """`evaluate --report` pictures."""
 
     max_tiles: int = 400             # a grid past this is not looked at; the JSON output has every row
     mistakes_columns: int = 4
     mnist_columns: int = 12
+    samples: int = 60                # samples.png: this many test images, drawn at random...
+    samples_per_group: int = 12      # ...or, of labelled images, this many of each kind
+    sample_seed: int = 0             # the same images on every run, to compare models
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,7 @@ class Settings:
     numbers: NumberConfig = field(default_factory=NumberConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     models_dir: Path = field(default_factory=_package_models_dir)
 
     @property

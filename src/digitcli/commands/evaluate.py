@@ -28,15 +28,25 @@ def print_tables(stdout: Console, title: str, groups: dict[str, Metrics], overal
     stdout.print(confusion_table(overall))
 
 
-def write_report(folder: Path, title: str, metrics: Metrics, mistakes: np.ndarray, stderr: Console) -> None:
-    """confusion.png and mistakes.png, then say where they are."""
+def write_report(folder: Path, title: str, metrics: Metrics, mistakes: np.ndarray, samples: np.ndarray,
+                 card: dict | None, stderr: Console) -> None:
+    """confusion.png, mistakes.png, samples.png and (from the model card's
+    training history) curves.png; then say where they are."""
     from ..evaluation import report as pictures
 
     written = [
         pictures.write_png(folder / "confusion.png", pictures.confusion_matrix_image(
             metrics.confusion, f"{title}: {metrics.accuracy:.2%} of {metrics.count}")),
         pictures.write_png(folder / "mistakes.png", mistakes),
+        pictures.write_png(folder / "samples.png", samples),
     ]
+    history = ((card or {}).get("training") or {}).get("history")
+    if history:
+        written.append(pictures.write_png(folder / "curves.png", pictures.curves_image(
+            history, f"training of {(card or {}).get('name', 'the model')}, {card.get('created', '')}")))
+    else:
+        stderr.print("report: no curves.png (the model card keeps no training history: a model trained by an "
+                     "older digitcli)", highlight=False)
     stderr.print("report: " + ", ".join(str(p) for p in written), highlight=False)
 
 
@@ -54,10 +64,11 @@ def run_mnist(model: Path | None, data: Path | None, fmt: str, report: Path | No
         print_tables(stdout, f"{classifier.path} on MNIST test ({mnist.source})",
                      {"mnist test": result.metrics}, result.metrics)
     if report:
-        from ..evaluation.report import mnist_mistakes_image
+        from ..evaluation.report import mnist_mistakes_image, mnist_samples_image
 
-        write_report(report, "MNIST test", result.metrics, mnist_mistakes_image(
-            result.images, result.truth, result.predicted, result.confidence), stderr)
+        shown = (result.images, result.truth, result.predicted, result.confidence)
+        write_report(report, "MNIST test", result.metrics, mnist_mistakes_image(*shown),
+                     mnist_samples_image(*shown), classifier.card, stderr)
     return ExitCode.OK
 
 
@@ -66,6 +77,23 @@ def _original_for_report(path: Path):
         return decode_image(path.read_bytes())[0]
     except Exception:  # noqa: BLE001  (an unreadable file still gets its tile, without the picture)
         return None
+
+
+def write_labelled_report(folder: Path, title: str, result: PhotoEvaluation, reader: Reader,
+                          stderr: Console) -> None:
+    from ..config import SETTINGS
+    from ..evaluation.report import grid, photo_mistake_tile, photo_sample_tile, sample_indices
+
+    mistakes = sorted(result.mistakes, key=lambda pair: -(pair[1].confidence or 0.0))   # confident first
+    mistake_tiles = [photo_mistake_tile(_original_for_report(item.path), r, item.label, str(item.path))
+                     for item, r in mistakes[:SETTINGS.report.max_tiles]]
+    sample_tiles = []
+    for index in sample_indices([item.group for item in result.items]):
+        item, read = result.items[index], result.results[index]
+        sample_tiles.append(photo_sample_tile(_original_for_report(item.path), read, item.label, item.group,
+                                              result.is_mistake(item, read)))
+    write_report(folder, title, result.metrics, grid(mistake_tiles, SETTINGS.report.mistakes_columns),
+                 grid(sample_tiles, SETTINGS.report.mnist_columns), reader.classifier.card, stderr)
 
 
 def _as_json(result: PhotoEvaluation, model: Path, labelled: Path) -> str:
@@ -105,11 +133,5 @@ def run_labelled(labelled: Path, model: Path | None, fmt: str, report: Path | No
                          f"([bold]{rejection.share:.1%}[/bold]) flagged as low confidence or no digit "
                          f"(--min-confidence {config.min_confidence})", highlight=False)
     if report:
-        from ..config import SETTINGS
-        from ..evaluation.report import grid, photo_mistake_tile
-
-        mistakes = sorted(result.mistakes, key=lambda pair: -(pair[1].confidence or 0.0))   # confident first
-        tiles = [photo_mistake_tile(_original_for_report(item.path), r, item.label, str(item.path))
-                 for item, r in mistakes[:SETTINGS.report.max_tiles]]
-        write_report(report, labelled.name, result.metrics, grid(tiles, SETTINGS.report.mistakes_columns), stderr)
+        write_labelled_report(report, labelled.name, result, reader, stderr)
     return ExitCode.OK

@@ -188,17 +188,18 @@ class PhotoEvaluation:
     numbers: NumberMetrics | None = None               # images of numbers
     numbers_by_group: dict[str, NumberMetrics] = field(default_factory=dict)
 
+    @staticmethod
+    def is_mistake(item: LabelledImage, result: Result) -> bool:
+        """A digit or number read wrong, or a non-digit read as a confident digit."""
+        if item.label is None:
+            return not result.flagged and not result.failed
+        if item.is_number:
+            return read_digits(result) != item.label
+        return result.digit != item.digit
+
     @property
     def mistakes(self) -> list[tuple[LabelledImage, Result]]:
-        """Digits and numbers read wrong, and non-digits read as a confident digit."""
-        def wrong(item: LabelledImage, result: Result) -> bool:
-            if item.label is None:
-                return not result.flagged and not result.failed
-            if item.is_number:
-                return read_digits(result) != item.label
-            return result.digit != item.digit
-
-        return [(item, result) for item, result in zip(self.items, self.results) if wrong(item, result)]
+        return [(item, result) for item, result in zip(self.items, self.results) if self.is_mistake(item, result)]
 
 
 def evaluate_photos(items: list[LabelledImage], reader: Reader,

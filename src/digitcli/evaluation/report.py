@@ -6,6 +6,7 @@ Drawn with OpenCV (no plotting library needed), written atomically.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import cv2
@@ -133,3 +134,117 @@ def photo_mistake_tile(original: np.ndarray | None, result: Result, truth: str |
     _text(tile, verdict, (4, side + 20), 0.42, WRONG_TEXT)
     _text(tile, name[-38:], (4, side + 38), 0.35, GREY)
     return tile
+
+
+# ------------------------------------------------------------ training curves
+
+def _panel(history: list[dict], metric: str, title: str, width: int = 420, height: int = 300) -> np.ndarray:
+    """One metric over the epochs: training in blue, validation in orange
+    with dot markers (told apart by shape as well as colour)."""
+    left, right, top, bottom = 58, 16, 34, 42
+    image = np.full((height, width, 3), 255, np.uint8)
+    _text(image, title, (left, 22), 0.5)
+    series = [(name, colour, marked, [(h["epoch"], h[name]) for h in history if name in h])
+              for name, colour, marked in ((metric, RIGHT, False), (f"val_{metric}", WRONG, True))]
+    values = [v for *_, points in series for _, v in points]
+    if not values:
+        return image
+    epochs = [h["epoch"] for h in history]
+    low, high = min(values), max(values)
+    pad = max((high - low) * 0.08, 1e-3)
+    low, high = (max(0.0, low - pad), high + pad) if metric == "loss" else (low - pad, min(1.0, high + pad))
+    first, last = min(epochs), max(epochs)
+
+    def xy(epoch: float, value: float) -> tuple[int, int]:
+        x = left + (epoch - first) / max(1, last - first) * (width - left - right)
+        y = top + (high - value) / max(high - low, 1e-9) * (height - top - bottom)
+        return round(x), round(y)
+
+    cv2.rectangle(image, (left, top), (width - right, height - bottom), GREY, 1)
+    for i in range(5):   # value ticks and faint grid lines
+        value = low + (high - low) * i / 4
+        x, y = xy(first, value)
+        cv2.line(image, (left + 1, y), (width - right - 1, y), (235, 235, 235), 1)
+        _text(image, f"{value:.3f}" if high - low < 0.1 else f"{value:.2f}", (4, y + 4), 0.35, GREY)
+    step = max(1, -(-(last - first) // 8))
+    for epoch in range(first, last + 1, step):
+        x, y = xy(epoch, low)
+        cv2.line(image, (x, y), (x, y + 4), GREY, 1)
+        _text(image, str(epoch), (x - 5, y + 17), 0.35, GREY)
+    _text(image, "epoch", ((left + width - right) // 2 - 18, height - 6), 0.4, GREY)
+    for name, colour, marked, points in series:
+        pixels = [xy(e, v) for e, v in points]
+        for a, b in itertools.pairwise(pixels):
+            cv2.line(image, a, b, colour, 2, cv2.LINE_AA)
+        for point in pixels if marked else []:
+            cv2.circle(image, point, 3, colour, -1, cv2.LINE_AA)
+    legend_top = top + 14 if metric == "loss" else height - bottom - 28   # where the curves are not, late on
+    for row, (name, colour, marked, points) in enumerate(s for s in series if s[3]):
+        x, y = width - right - 130, legend_top + 16 * row
+        cv2.line(image, (x, y - 4), (x + 22, y - 4), colour, 2, cv2.LINE_AA)
+        if marked:
+            cv2.circle(image, (x + 11, y - 4), 3, colour, -1, cv2.LINE_AA)
+        _text(image, "validation" if name.startswith("val_") else "training", (x + 28, y), 0.38)
+    return image
+
+
+def curves_image(history: list[dict], title: str) -> np.ndarray:
+    """Loss and accuracy per epoch, training and validation, side by side
+    (from the model card's training history)."""
+    panels = np.hstack([_panel(history, "loss", "loss"), _panel(history, "accuracy", "accuracy")])
+    heading = np.full((30, panels.shape[1], 3), 255, np.uint8)
+    _text(heading, title, (10, 21), 0.5)
+    return np.vstack([heading, panels])
+
+
+# ------------------------------------------------------------ samples
+
+def _framed(tile: np.ndarray, wrong: bool) -> np.ndarray:
+    """A mistake gets a thick orange frame, so it stands out in a grid."""
+    if wrong:
+        cv2.rectangle(tile, (1, 1), (tile.shape[1] - 2, tile.shape[0] - 2), WRONG, 3)
+    return tile
+
+
+def mnist_samples_image(images: np.ndarray, truth: np.ndarray, predicted: np.ndarray, confidence: np.ndarray,
+                        config: ReportConfig = SETTINGS.report) -> np.ndarray:
+    """Test images drawn at random (the same ones every run), each with what
+    was read and how sure; a mistake is framed in orange with the truth."""
+    picked = np.sort(np.random.default_rng(config.sample_seed).choice(
+        len(images), min(config.samples, len(images)), replace=False))
+    tiles = []
+    for index in picked:
+        wrong = truth[index] != predicted[index]
+        tile = np.full((124, 96, 3), 255, np.uint8)
+        tile[6:90, 6:90] = digit_tile(images[index] / 255.0, 84)
+        _text(tile, f"read {predicted[index]} {confidence[index]:.0%}", (6, 105), 0.4, WRONG_TEXT if wrong else BLACK)
+        _text(tile, f"true {truth[index]}" + (" MISTAKE" if wrong else ""), (6, 119), 0.35,
+              WRONG_TEXT if wrong else GREY)
+        tiles.append(_framed(tile, wrong))
+    return grid(tiles, config.mnist_columns)
+
+
+def sample_indices(groups: Sequence[str], config: ReportConfig = SETTINGS.report) -> list[int]:
+    """Up to `samples_per_group` of each group, at random (seeded), in input order."""
+    rng = np.random.default_rng(config.sample_seed)
+    chosen: list[int] = []
+    for group in sorted(set(groups)):
+        members = [i for i, g in enumerate(groups) if g == group]
+        chosen += rng.choice(members, min(config.samples_per_group, len(members)), replace=False).tolist()
+    return sorted(chosen)
+
+
+def photo_sample_tile(original: np.ndarray | None, result: Result, truth: str | None, group: str,
+                      wrong: bool) -> np.ndarray:
+    """One labelled image with its boxes, what was read, how sure, and the truth."""
+    side = 120
+    tile = np.full((side + 48, side + 8, 3), 255, np.uint8)
+    if original is not None:
+        tile[4:4 + side, 4:4 + side] = thumbnail(original, side, [d.box for d in result.digits])
+    read = (f"{result.number} {result.confidence:.0%}" if result.number is not None
+            else result.status.value if not result.failed else "error")
+    _text(tile, f"read {read}"[:22], (4, side + 19), 0.38, WRONG_TEXT if wrong else BLACK)
+    _text(tile, f"true {'not a digit' if truth is None else truth}"[:22], (4, side + 32), 0.35,
+          WRONG_TEXT if wrong else GREY)
+    _text(tile, group[:22], (4, side + 44), 0.33, GREY)
+    return _framed(tile, wrong)

@@ -12,6 +12,7 @@ service or a distributed job (one Reader per worker) calls this.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -53,6 +54,14 @@ class Reader:
         self.pipeline = pipeline
         self.convention = convention
         self.numbers = numbers
+
+    def configured(self, **changes) -> Reader:
+        """A Reader on the same loaded model with some of predict's settings
+        changed (`digits`, `top_k`, `min_confidence`...): cheap, the model is
+        shared, so a server can honour each request's options."""
+        reader = copy.copy(self)
+        reader.config = dataclasses.replace(self.config, **changes)
+        return reader
 
     @property
     def model_path(self) -> Path:

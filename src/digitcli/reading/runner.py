@@ -69,6 +69,13 @@ def read_error_message(exc: OSError) -> str:
 _one_large_image_at_a_time = threading.Lock()
 
 
+def use_large_image_lock(lock) -> None:
+    """Share one lock (a multiprocessing one) among worker processes, so
+    that one very large image is decoded at a time across all of them."""
+    global _one_large_image_at_a_time
+    _one_large_image_at_a_time = lock
+
+
 def read_image_file(path: str | Path, limit: int) -> bytes:
     """A regular file's bytes, at most `limit` of them. A FIFO, a device
     (/dev/zero) or a socket is refused rather than read forever."""
@@ -291,7 +298,9 @@ def _process_pool(workers: int, classifier: Classifier) -> ProcessPoolExecutor |
         return None
     global _worker_classifier
     _worker_classifier = classifier   # inherited by the forked workers
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
+    context = multiprocessing.get_context("fork")
+    use_large_image_lock(context.Lock())   # ...as is this, shared by them all
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
     pool.submit(int).result()   # starts every worker now
     return pool
 
