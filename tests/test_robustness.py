@@ -160,3 +160,37 @@ def test_trailing_bytes_and_zero_padding_are_not_truncation():
         assert D.decode_image(data)[0].shape[:2] == (40, 40)
     with pytest.raises(ImageError, match="truncated"):
         D.decode_image(png[: len(png) // 2])
+
+
+def heic_bytes(image_bgr: np.ndarray) -> bytes:
+    """An image encoded as HEIC (what iPhones save), by pillow-heif's libheif."""
+    import io
+
+    pillow_heif = pytest.importorskip("pillow_heif", reason='HEIC needs the [heic] extra: pip install ".[heic]"')
+    rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    heif = pillow_heif.from_bytes(mode="RGB", size=(rgb.shape[1], rgb.shape[0]), data=rgb.tobytes())
+    buffer = io.BytesIO()
+    heif.save(buffer, quality=90)
+    return buffer.getvalue()
+
+
+def test_heic_photo_is_read(tmp_path):
+    data = heic_bytes(synthetic.digit_on_paper(6, 240, seed=4))
+    assert D.sniff_format(data) == "HEIC"
+    (tmp_path / "IMG_0001.HEIC").write_bytes(data)
+    result = CliRunner().invoke(app, ["predict", str(tmp_path)])   # a folder walk finds .HEIC files too
+    row = json.loads(result.stdout)
+    assert result.exit_code == 0 and row["digit"] == 6 and row["status"] == "ok", result.output
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_behind_a_heic_header(tail):
+    pytest.importorskip("pillow_heif")
+    prepared_or_clean_error(P.prepare_bytes, b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + tail)
+
+
+def test_heic_without_the_extra_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)   # as if not installed
+    with pytest.raises(ImageError, match=r'pip install "digitcli\[heic\]"'):
+        D.decode_image(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)

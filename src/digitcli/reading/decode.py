@@ -8,6 +8,7 @@ settled, and every depth and channel layout becomes uint8 gray or BGR.
 
 from __future__ import annotations
 
+import io
 import struct
 
 import cv2
@@ -45,10 +46,17 @@ SIGNATURES = (
 )
 
 
+# ISO base media files ('ftyp' box) whose major brand is HEIF's: what iPhones save.
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+HEIC_EXTRA = 'reading HEIC (what iPhones save) needs the [heic] extra: pip install "digitcli[heic]"'
+
+
 def sniff_format(data: bytes) -> str | None:
     """The image format the first bytes announce, or None."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "HEIC"
     return next((name for magic, name in SIGNATURES if data.startswith(magic)), None)
 
 
@@ -156,6 +164,9 @@ def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tup
     size = image_dimensions(data)
     if size is not None and size[0] * size[1] > config.max_pixels:
         raise ImageError(f"image too large ({size[0]}x{size[1]} pixels)")
+    if fmt == "HEIC":
+        image = decode_heic(data, config)
+        return image, (image.shape[1], image.shape[0])
     buffer = np.frombuffer(data, np.uint8)
     try:
         if fmt == "JPEG":
@@ -174,6 +185,25 @@ def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tup
     if size is None:
         size = (image.shape[1], image.shape[0])
     return to_uint8_bgr_or_gray(image), size
+
+
+def decode_heic(data: bytes, config: PipelineConfig) -> np.ndarray:
+    """A HEIC photo through pillow-heif (libheif), which OpenCV cannot read;
+    libheif applies the file's rotation and mirroring itself."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageError(HEIC_EXTRA) from None
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        width, height = heif.size
+        if width * height > config.max_pixels:
+            raise ImageError(f"image too large ({width}x{height} pixels)")
+        image = np.asarray(heif)
+    except (ValueError, RuntimeError, OSError, EOFError) as exc:
+        raise ImageError(f"corrupt or unsupported HEIC file ({str(exc).strip() or exc.__class__.__name__})") from None
+    code = cv2.COLOR_RGBA2BGRA if image.ndim == 3 and image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    return to_uint8_bgr_or_gray(cv2.cvtColor(np.ascontiguousarray(image), code) if image.ndim == 3 else image)
 
 
 def to_uint8_bgr_or_gray(image: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..errors import DigitcliError, ExitCode
 
 IMAGE_SUFFIXES = frozenset({
     ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp",
-    ".pgm", ".ppm", ".pbm", ".pnm", ".gif", ".jp2",
+    ".pgm", ".ppm", ".pbm", ".pnm", ".gif", ".jp2", ".heic", ".heif",   # HEIC with the [heic] extra
 })
 GLOB_CHARS = frozenset("*?[")
 
