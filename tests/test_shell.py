@@ -7,9 +7,12 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -124,3 +127,76 @@ def test_crops_and_reports_into_a_file_are_refused_before_any_work(tmp_path):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert "error:" in result.output and result.stdout.count("\n") <= 1
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_on_a_terminal_each_row_comes_as_soon_as_it_is_read():
+    """stdout a terminal: a table, its rows streamed (the next path has not
+    even been given when the first row shows)."""
+    import select
+
+    leader, follower = os.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "digitcli", "predict", "-"], stdin=subprocess.PIPE,
+                               stdout=follower, stderr=subprocess.PIPE, cwd=ROOT,
+                               env={**os.environ, "COLUMNS": "100"})
+    os.close(follower)
+    seen = b""
+    try:
+        process.stdin.write(f"{SAMPLE}\n".encode())
+        process.stdin.flush()
+        deadline = time.monotonic() + 60
+        while b"0_black_marker.jpg" not in seen and time.monotonic() < deadline:
+            if select.select([leader], [], [], 1)[0]:
+                seen += os.read(leader, 4096)
+        assert process.poll() is None   # still waiting for more paths
+        process.stdin.close()
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        os.close(leader)
+    text = seen.decode()
+    assert "0_black_marker.jpg" in text and "number" in text and "99." in text
+
+
+def flagged_folder(tmp_path, copies: int) -> Path:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for index in range(copies):
+        shutil.copy(ROOT / SAMPLE, folder / f"{index:02d}.jpg")
+    shutil.copy(ROOT / "samples" / "x_letter_A.jpg", folder / "x_letter_A.jpg")
+    (folder / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return folder
+
+
+def test_a_long_table_ends_with_the_rows_that_need_a_look(tmp_path):
+    folder = flagged_folder(tmp_path, 22)
+    result = CliRunner(env={"COLUMNS": "100"}).invoke(app, ["predict", str(folder), "-f", "table"])
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"in {folder}/" and lines[1].startswith("file ")   # paths relative to their common folder
+    assert any(line.startswith("00.jpg ") for line in lines)
+    recap = lines[lines.index("2 need a look (low confidence, no digit or an error):"):]
+    assert [line.split()[0] for line in recap[1:]] == ["x_letter_A.jpg", "zz_broken.png"]
+    assert "24 images, 23 read, 1 low confidence, 1 failed" in result.stderr
+
+
+def test_a_narrow_terminal_cuts_long_paths_in_the_middle_and_keeps_cells_whole(tmp_path):
+    deep = tmp_path / "a-rather-long-folder-name" / "and-another-long-one"
+    deep.mkdir(parents=True)
+    shutil.copy(ROOT / SAMPLE, deep / "a_photo_with_a_long_descriptive_name.jpg")
+    shutil.copy(ROOT / "samples" / "3_ruled_notebook.jpg", tmp_path / "3.jpg")
+    result = CliRunner(env={"COLUMNS": "60"}).invoke(app, ["predict", str(tmp_path), "-r", "-f", "table", "-k", "3"])
+    rows = [line for line in result.stdout.splitlines() if line.endswith("%")]
+    assert len(rows) == 2 and all(len(line) <= 60 for line in result.stdout.splitlines())
+    long_row = next(row for row in rows if "\u2026" in row)
+    assert long_row.split()[0].endswith("name.jpg")   # the file name's end is kept
+    for row in rows:
+        assert re.search(r"\d 1?\d?\d%  \d 1?\d?\d%  \d 1?\d?\d%", row), row   # each top-k item whole
+
+
+def test_only_flagged_writes_only_what_needs_a_look(tmp_path):
+    folder = flagged_folder(tmp_path, 3)
+    result = run_cli("predict", str(folder), "--only-flagged")
+    assert [json.loads(line)["status"] for line in result.stdout.decode().splitlines()] == ["low confidence", "error"]
+    assert result.returncode == 1   # the exit status still says an input failed
+    refused = run_cli("predict", str(folder), "--only-flagged", "-o", str(tmp_path / "rows.jsonl"), "--resume")
+    assert refused.returncode == 2 and b"--resume" in refused.stderr

@@ -217,6 +217,9 @@ def predict(
     boxes: Annotated[bool, typer.Option(
         "--boxes", help="Add each digit with its confidence and its box [x, y, width, height] in the "
         "original image's pixels (field 'digits').")] = False,
+    only_flagged: Annotated[bool, typer.Option(
+        "--only-flagged", help="Write only the rows that need a look: low confidence, no digit, or an error "
+        "(the summary still counts every input).")] = False,
 ) -> None:
     """Read the handwritten digits or numbers in each image; one row per input.
 
@@ -236,6 +239,7 @@ def predict(
       digitcli predict scans/*.png -f csv > digits.csv  # CSV for a spreadsheet
       digitcli predict meter.jpg --digits 6 --boxes     # a 6-digit meter, each digit's box
       digitcli predict form.jpg --top-k 3               # the three likeliest digits
+      digitcli predict scans/ -r --only-flagged         # only what needs a person's look
 
     Exit status: 0 when every input was read (a blank page counts as read,
     with status 'no digit'); 1 when any input could not be read; 2 usage
@@ -250,7 +254,8 @@ def predict(
                                  digits=digits, engine=engine.value)
     if engine is Engine.ray:
         unsupported = [name for name, value in (("--output", output), ("--resume", resume), ("--shard", shard),
-                                                ("--save-crops", save_crops)) if value]
+                                                ("--save-crops", save_crops), ("--only-flagged", only_flagged))
+                       if value]
         if unsupported:
             raise typer.BadParameter(f"{', '.join(unsupported)} cannot be combined with --engine ray yet "
                                      "(Ray Data writes in order to stdout)", param_hint="--engine")
@@ -258,8 +263,11 @@ def predict(
 
         raise typer.Exit(run_on_ray(inputs, fmt.value if fmt else None, model, recursive, config, boxes, null,
                                     ray_address, stderr))
+    if only_flagged and resume:
+        raise typer.BadParameter("cannot be combined with --resume, which counts the rows already written",
+                                 param_hint="--only-flagged")
     raise typer.Exit(run(inputs, fmt.value if fmt else None, model, recursive, config, save_crops, boxes, null,
-                         stderr, output, resume, _shard(shard)))
+                         stderr, output, resume, _shard(shard), only_flagged))
 
 
 @app.command()

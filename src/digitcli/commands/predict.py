@@ -66,7 +66,8 @@ def shard_of(items: Iterable[str], shard: tuple[int, int] | None) -> Iterator[st
 
 def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bool,
         config: PredictConfig, save_crops: Path | None, boxes: bool, null: bool, stderr: Console,
-        output: Path | None = None, resume: bool = False, shard: tuple[int, int] | None = None) -> int:
+        output: Path | None = None, resume: bool = False, shard: tuple[int, int] | None = None,
+        only_flagged: bool = False) -> int:
     """Read every input, write rows, and return the exit status."""
     if resume and output is None:
         raise OutputError("--resume needs --output FILE: the rows of the run to continue")
@@ -95,12 +96,15 @@ def run(arguments: list[str], fmt: str | None, model: Path | None, recursive: bo
     else:
         sys.stdout.reconfigure(errors="surrogateescape")   # a non-UTF-8 file name comes out as its own bytes
         fmt = fmt or default_format(sys.stdout.isatty())
-        writer = make_writer(fmt, sys.stdout, extras)
+        writer = make_writer(fmt, sys.stdout, extras, names=None if streaming else paths)
     saver = CropSaver(save_crops) if save_crops else None
     counts: collections.Counter[Status] = collections.Counter({status: 0 for status in Status})
-    with progress(stderr, total or 0) as advance:
+    rows_are_progress = fmt == "table" and output is None and sys.stdout.isatty()   # a bar would garble them
+    with progress(stderr, 0 if rows_are_progress else total or 0) as advance:
         for result in reader.read_many(paths, on_result=advance, streaming=streaming):
             counts[result.status] += 1
+            if only_flagged and result.status is Status.OK:
+                continue
             if result.failed:
                 stderr.print(f"[red]error:[/red] {escape(printable(result.path or ''))}: "
                              f"{escape(result.error or '')}", highlight=False)

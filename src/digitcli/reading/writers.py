@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
-from rich.markup import escape
+from rich.cells import cell_len
 
 from .result import FIELDS, Result, Status
 
-if TYPE_CHECKING:  # rich.table and rich.console are imported only when a table is drawn
-    from rich.table import Table
+if TYPE_CHECKING:  # rich.text and rich.console are imported only when a table is drawn
+    from rich.text import Text
 
 
 @dataclass(frozen=True)
@@ -115,20 +116,128 @@ class TsvWriter(DelimitedWriter):
 
 
 class TableWriter(Writer):
-    """A Rich table for a person at a terminal, drawn at the end."""
+    """For a person at a terminal: each row as soon as it is read, in columns
+    fitted to the terminal's width (a long path loses its middle, a cell is
+    never split across lines), paths shown relative to the inputs' common
+    folder; a long run ends by listing again the rows that need a look."""
 
-    def __init__(self, out: TextIO, extras: Extras = Extras()):
-        super().__init__(out, extras)
-        self.results: list[Result] = []
+    GAP = "  "
 
-    def write(self, result: Result) -> None:
-        self.results.append(result)
-
-    def close(self) -> None:
+    def __init__(self, out: TextIO, extras: Extras = Extras(), names: Sequence[str] | None = None,
+                 width: int | None = None, recap_after: int = 20, recap_rows: int = 50):
         from rich.console import Console
 
-        Console(file=self.out).print(results_table(self.results, self.extras.top_k))
+        super().__init__(out, extras)
+        self.console = Console(file=out, width=width, highlight=False)
+        self.base = common_folder(names) if names else ""
+        self.recap_after, self.recap_rows = recap_after, recap_rows
+        self.rows = 0
+        self.heading: str | None = None   # the common folder, when the file column's header cannot hold it
+        self.to_look_at: list[Result] = []
+        self.not_listed = 0
+        self.columns = self._fit([printable(n[len(self.base):]) for n in names] if names else None)
+
+    def _fit(self, shown: list[str] | None) -> list[tuple[str, int, str]]:
+        """(header, width, alignment) of each column but the last (the note,
+        which takes what is left, and may run past a narrow terminal's edge):
+        the file column as wide as the longest name, or what the terminal
+        leaves it; on a narrow terminal, narrower headers first."""
+        top_k = self.extras.top_k
+        longest = max(map(cell_len, shown), default=4) if shown is not None else 40
+        top = [(f"top {top_k}", 6 * top_k + 2 * (top_k - 1), "left")] if top_k > 1 else []
+        for fixed, note in (([("number", 8, "center"), ("confidence", 10, "right")], 14),
+                            ([("number", 6, "center"), ("conf.", 6, "right")], 14),
+                            ([("number", 6, "center"), ("conf.", 6, "right")], 0)):
+            fixed = fixed + top
+            room = self.console.width - sum(w for _, w, _ in fixed) - len(self.GAP) * (len(fixed) + 1) - note
+            if room >= 24:
+                break
+        self.note_header = "note" if note else ""   # no room for it: the notes themselves say enough
+        header = f"file (in {printable(self.base)})" if self.base else "file"
+        if cell_len(header) > max(12, room):
+            header = "file"
+            self.heading = middle_ellipsis(f"in {printable(self.base)}", self.console.width)
+        return [(header, max(12, min(max(longest, cell_len(header)), room)), "left"), *fixed]
+
+    def _line(self, cells: list[tuple[str, str]]) -> Text:
+        """One line: each fixed cell padded (or cut in the middle) to its width."""
+        from rich.text import Text
+
+        line = Text()
+        for (text, style), (_, width, align) in zip(cells, self.columns):
+            text = middle_ellipsis(text, width)
+            pad = width - cell_len(text)
+            left = {"left": 0, "right": pad, "center": pad // 2}[align]
+            line.append(" " * left)
+            line.append(text, style)
+            line.append(" " * (pad - left) + self.GAP)
+        note_text, note_style = cells[-1]
+        line.append(note_text, note_style)
+        line.rstrip()
+        return line
+
+    def _header(self) -> None:
+        if self.heading:
+            self.console.print(self.heading, style="bold", soft_wrap=True)
+        cells = [(name, "bold") for name, _, _ in self.columns] + [(self.note_header, "bold")]
+        self.console.print(self._line(cells), soft_wrap=True)
+        self.console.print("\u2500" * min(self.console.width, sum(w + len(self.GAP) for _, w, _ in self.columns) + 14),
+                           style="dim", soft_wrap=True)
+
+    def _cells(self, result: Result) -> list[tuple[str, str]]:
+        name = printable(result.path or "")
+        if self.base and name.startswith(self.base):
+            name = name[len(self.base):]
+        cells = [(name, ""), ("" if result.number is None else result.number, "bold"),
+                 ("" if result.confidence is None else f"{result.confidence:.1%}", "")]
+        if self.extras.top_k > 1:   # a number's digits each have their own: see --boxes
+            cells.append(("  ".join(f"{d} {c:.0%}" for d, c in result.top_k), ""))
+        cells.append(_note(result))
+        return cells
+
+    def write(self, result: Result) -> None:
+        if not self.rows:
+            self._header()
+        self.rows += 1
+        self.console.print(self._line(self._cells(result)), soft_wrap=True)
+        self.out.flush()
+        if result.status is not Status.OK:
+            if len(self.to_look_at) < self.recap_rows:
+                self.to_look_at.append(result)
+            else:
+                self.not_listed += 1
+
+    def close(self) -> None:
+        """After a run longer than a screen, the rows that need a look again,
+        where they cannot scroll away."""
+        if self.rows > self.recap_after and self.to_look_at:
+            count = len(self.to_look_at) + self.not_listed
+            self.console.print(f"\n[bold]{count} need{'s' if count == 1 else ''} a look[/bold] "
+                               "(low confidence, no digit or an error):", soft_wrap=True)
+            for result in self.to_look_at:
+                self.console.print(self._line(self._cells(result)), soft_wrap=True)
+            if self.not_listed:
+                self.console.print(f"... and {self.not_listed} more: --only-flagged lists them all", soft_wrap=True)
         super().close()
+
+
+def common_folder(names: Sequence[str]) -> str:
+    """The folder every name starts with, as written ('samples/'), or ''."""
+    prefix = os.path.commonprefix(list(names))
+    return prefix[:prefix.rfind("/") + 1]
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """`text` in at most `width` cells, its middle replaced by an ellipsis
+    (a path keeps its start and its file name)."""
+    if cell_len(text) <= width:
+        return text
+    keep = max(1, width - 1)
+    head, tail = text[:keep // 3], text[-(keep - keep // 3):]
+    while cell_len(head) + cell_len(tail) + 1 > width and (head or tail):   # wide characters
+        tail = tail[1:] if len(tail) >= len(head) else tail
+        head = head if len(tail) >= len(head) else head[:-1]
+    return head + "\u2026" + tail
 
 
 WRITERS: dict[str, Callable[[TextIO, Extras], Writer]] = {
@@ -137,10 +246,14 @@ WRITERS: dict[str, Callable[[TextIO, Extras], Writer]] = {
 """Every output format by its --format name."""
 
 
-def make_writer(fmt: str, out: TextIO, extras: Extras = Extras(), header: bool = True) -> Writer:
-    """A writer for --format `fmt`; `header` False continues a CSV/TSV file."""
+def make_writer(fmt: str, out: TextIO, extras: Extras = Extras(), header: bool = True,
+                names: Sequence[str] | None = None) -> Writer:
+    """A writer for --format `fmt`; `header` False continues a CSV/TSV file;
+    `names`, the inputs when known in advance, fit the table's columns."""
     if fmt in ("csv", "tsv"):
         return WRITERS[fmt](out, extras, header)
+    if fmt == "table":
+        return TableWriter(out, extras, names)
     return WRITERS[fmt](out, extras)
 
 
@@ -159,34 +272,15 @@ def default_format(stdout_is_terminal: bool) -> str:
     return "table" if stdout_is_terminal else "jsonl"
 
 
-def _note(result: Result) -> str:
+def _note(result: Result) -> tuple[str, str]:
+    """The note cell and its style: what needs a look, in colour."""
     if result.status is Status.ERROR:
-        return f"[red]{escape(result.error or '')}[/red]"
+        return printable(result.error or ""), "red"
     if result.status is Status.LOW_CONFIDENCE:
-        return "[yellow]low confidence[/yellow]"
+        return "low confidence", "yellow"
     if result.number is None:
-        return f"[yellow]{result.status.value}[/yellow]"
-    return ""
-
-
-def results_table(results: list[Result], top_k: int = 1) -> Table:
-    from rich.table import Table
-
-    table = Table(show_edge=False, header_style="bold")
-    table.add_column("file", overflow="fold")
-    table.add_column("number", justify="center")
-    table.add_column("confidence", justify="right")
-    if top_k > 1:
-        table.add_column(f"top {top_k}")
-    table.add_column("note")
-    for result in results:
-        cells = [escape(printable(result.path or "")), "" if result.number is None else f"[bold]{result.number}[/bold]",
-                 "" if result.confidence is None else f"{result.confidence:.1%}"]
-        if top_k > 1:   # a number's digits each have their own: see --boxes
-            cells.append("  ".join(f"{d} {c:.0%}" for d, c in result.top_k))
-        cells.append(_note(result))
-        table.add_row(*cells)
-    return table
+        return result.status.value, "yellow"
+    return "", ""
 
 
 def summary_line(counts: dict[Status, int]) -> str:
