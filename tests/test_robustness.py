@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import bombs
 import cv2
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from hypothesis.extra.numpy import arrays
 from typer.testing import CliRunner
 
 from digitcli.cli import app
+from digitcli.config import SETTINGS
 from digitcli.errors import ImageError
 from digitcli.reading import decode as D
 from digitcli.reading import pipeline as P
@@ -194,3 +196,35 @@ def test_heic_without_the_extra_says_what_to_install(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)   # as if not installed
     with pytest.raises(ImageError, match=r'pip install "digitcli\[heic\]"'):
         D.decode_image(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)
+
+
+BOMB_BUILDERS = {"PNG": lambda w, h: bombs.png(w, h, idat=b""), "JPEG": bombs.jpeg_with_fill_bytes, "GIF": bombs.gif,
+                 "BMP": bombs.bmp, "WebP": bombs.webp, "TIFF": bombs.tiff}
+MAX_SIDE = {"WebP": 16384}
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sampled_from(sorted(BOMB_BUILDERS)), st.integers(1, 65535), st.integers(1, 65535))
+def test_every_format_header_is_read_and_a_huge_claim_refused_before_decoding(fmt, width, height):
+    width, height = min(width, MAX_SIDE.get(fmt, width)), min(height, MAX_SIDE.get(fmt, height))
+    data = BOMB_BUILDERS[fmt](width, height)
+    assert D.sniff_format(data) == fmt and D.image_dimensions(data) == (width, height)
+    if width * height > SETTINGS.pipeline.max_pixels:
+        with pytest.raises(ImageError, match="too large"):
+            D.decode_image(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 20000), st.integers(1, 20000), st.sampled_from([(8, 0), (8, 2), (8, 6), (16, 0), (16, 2), (16, 6)]))
+def test_a_png_too_large_decoded_is_refused_by_its_bytes(width, height, depth_and_colour):
+    depth, colour = depth_and_colour
+    data = bombs.png(width, height, depth, colour, idat=b"")
+    needed = width * height * {0: 1, 2: 3, 6: 4}[colour] * depth // 8
+    if needed > SETTINGS.pipeline.max_decoded_bytes or width * height > SETTINGS.pipeline.max_pixels:
+        with pytest.raises(ImageError, match="too large"):
+            D.decode_image(data)
+
+
+def test_a_16_bit_rgba_png_under_the_pixel_limit_is_still_refused():
+    with pytest.raises(ImageError, match=r"14142x14142 pixels would take 1,526 MB"):
+        D.decode_image(bombs.png(14142, 14142, depth=16, color_type=6, idat=b""))

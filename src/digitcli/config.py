@@ -107,7 +107,8 @@ class PipelineConfig:
     min_digit_fraction: float = 0.03     # ...and this share of the image's long side
     thin_stroke_width: float = 1.6       # strokes thinner than this in the 20x20 box are thickened
     target_stroke_width: float = 2.0     # ...to about MNIST's pen width
-    max_pixels: int = 200_000_000    # refuse to decode more than this
+    max_pixels: int = 200_000_000    # refuse to decode more than this...
+    max_decoded_bytes: int = 800 * 1024 * 1024   # ...or an image that would take more memory decoded
     max_file_bytes: int = 256 * 1024 * 1024   # refuse to read a file larger than this
     # Decoding a 100-megapixel image takes some 300 MB: one image larger than
     # this is decoded at a time, so memory stays bounded whatever the threads.

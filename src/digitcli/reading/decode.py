@@ -9,34 +9,112 @@ settled, and every depth and channel layout becomes uint8 gray or BGR.
 from __future__ import annotations
 
 import io
+import os
 import struct
+
+from ..config import SETTINGS, PipelineConfig
+
+# OpenCV's own ceiling on the pixels a decoder may allocate for, read at the
+# first decode: the last guard, for a format whose header is not parsed here.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(SETTINGS.pipeline.max_pixels))
 
 import cv2
 import numpy as np
 
-from ..config import SETTINGS, PipelineConfig
 from ..errors import ImageError
 
 
 def image_dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header without decoding, or None."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return struct.unpack(">II", data[16:24])
-    if data[:2] == b"\xff\xd8":
-        pos = 2
-        while pos + 9 < len(data):
-            if data[pos] != 0xFF:
-                return None
-            marker = data[pos + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-                pos += 2
-                continue
-            length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
-                return width, height
-            pos += 2 + length
+    """(width, height) from the header of any format OpenCV reads, without
+    decoding (so that a bomb is refused, and a large image waits its turn,
+    before a decoder allocates for it), or None when the header does not say."""
+    fmt = sniff_format(data)
+    try:
+        reader = _HEADER_READERS.get(fmt)
+        return reader(data) if reader else None
+    except (struct.error, IndexError, ValueError):
+        return None
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    return struct.unpack(">II", data[16:24]) if len(data) >= 24 else None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The frame header (SOFn), skipping fill bytes (0xFF runs) before markers."""
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        while pos + 1 < len(data) and data[pos + 1] == 0xFF:   # fill bytes
+            pos += 1
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+            return width, height
+        pos += 2 + length
     return None
+
+
+def _gif_size(data: bytes) -> tuple[int, int]:
+    """The logical screen, and any frame larger than it."""
+    width, height = struct.unpack("<HH", data[6:10])
+    return width, height
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    header = struct.unpack("<I", data[14:18])[0]
+    if header == 12:   # OS/2 BITMAPCOREHEADER
+        width, height = struct.unpack("<HH", data[18:22])
+        return width, height
+    width, height = struct.unpack("<ii", data[18:26])
+    return abs(width), abs(height)
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L":
+        bits = struct.unpack("<I", data[21:25])[0]
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first IFD."""
+    order = "<" if data[:2] == b"II" else ">"
+    offset = struct.unpack(order + "I", data[4:8])[0]
+    count = struct.unpack(order + "H", data[offset:offset + 2])[0]
+    found = {}
+    for index in range(min(count, 512)):
+        entry = offset + 2 + 12 * index
+        tag, kind = struct.unpack(order + "HH", data[entry:entry + 4])
+        if tag in (256, 257):
+            value = struct.unpack(order + ("H" if kind == 3 else "I"), data[entry + 8:entry + (10 if kind == 3 else 12)])[0]
+            found[tag] = value
+    return (found[256], found[257]) if 256 in found and 257 in found else None
+
+
+def _pnm_size(data: bytes) -> tuple[int, int] | None:
+    """'P5 <width> <height> ...', comments allowed."""
+    tokens = []
+    for line in data[2:256].split(b"\n"):
+        tokens += line.split(b"#", 1)[0].split()
+        if len(tokens) >= 2:
+            return int(tokens[0]), int(tokens[1])
+    return None
+
+
+_HEADER_READERS = {"PNG": _png_size, "JPEG": _jpeg_size, "GIF": _gif_size, "BMP": _bmp_size, "WebP": _webp_size,
+                   "TIFF": _tiff_size, "PBM": _pnm_size, "PGM": _pnm_size, "PPM": _pnm_size}
 
 
 SIGNATURES = (
@@ -162,8 +240,7 @@ def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tup
     if _looks_truncated(data, fmt):
         raise ImageError(f"truncated {fmt} file")
     size = image_dimensions(data)
-    if size is not None and size[0] * size[1] > config.max_pixels:
-        raise ImageError(f"image too large ({size[0]}x{size[1]} pixels)")
+    check_decoded_size(data, fmt, size, config)
     if fmt == "HEIC":
         image = decode_heic(data, config)
         return image, (image.shape[1], image.shape[0])
@@ -187,6 +264,31 @@ def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tup
     return to_uint8_bgr_or_gray(image), size
 
 
+def decoded_bytes_per_pixel(data: bytes, fmt: str) -> int:
+    """What one pixel takes decoded: a PNG says (its channels and depth);
+    any other is counted as 4 channels of 8 bits, its most, bar 16-bit TIFF.
+    A JPEG is decoded at reduced size when large: one byte."""
+    if fmt == "PNG" and len(data) >= 26:
+        channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(data[25], 4)
+        return channels * (2 if data[24] == 16 else 1)
+    return 1 if fmt == "JPEG" else 4
+
+
+def check_decoded_size(data: bytes, fmt: str, size: tuple[int, int] | None, config: PipelineConfig) -> None:
+    """Refuse, before any decoder allocates, what would be too large decoded:
+    by its pixels, or by its bytes (a 14142x14142 16-bit RGBA PNG is under
+    the pixel limit but takes 1.6 GB)."""
+    if size is None:
+        return
+    pixels = size[0] * size[1]
+    if pixels > config.max_pixels:
+        raise ImageError(f"image too large ({size[0]}x{size[1]} pixels; the limit is {config.max_pixels:,})")
+    needed = pixels * decoded_bytes_per_pixel(data, fmt)
+    if needed > config.max_decoded_bytes:
+        raise ImageError(f"image too large ({size[0]}x{size[1]} pixels would take {needed / 2**20:,.0f} MB "
+                         f"decoded; the limit is {config.max_decoded_bytes / 2**20:,.0f} MB)")
+
+
 def decode_heic(data: bytes, config: PipelineConfig) -> np.ndarray:
     """A HEIC photo through pillow-heif (libheif), which OpenCV cannot read;
     libheif applies the file's rotation and mirroring itself."""
@@ -196,9 +298,7 @@ def decode_heic(data: bytes, config: PipelineConfig) -> np.ndarray:
         raise ImageError(HEIC_EXTRA) from None
     try:
         heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
-        width, height = heif.size
-        if width * height > config.max_pixels:
-            raise ImageError(f"image too large ({width}x{height} pixels)")
+        check_decoded_size(data, "HEIC", heif.size, config)
         image = np.asarray(heif)
     except (ValueError, RuntimeError, OSError, EOFError) as exc:
         raise ImageError(f"corrupt or unsupported HEIC file ({str(exc).strip() or exc.__class__.__name__})") from None
