@@ -200,3 +200,14 @@ def test_only_flagged_writes_only_what_needs_a_look(tmp_path):
     assert result.returncode == 1   # the exit status still says an input failed
     refused = run_cli("predict", str(folder), "--only-flagged", "-o", str(tmp_path / "rows.jsonl"), "--resume")
     assert refused.returncode == 2 and b"--resume" in refused.stderr
+
+
+def test_a_long_number_is_never_cut_only_the_path():
+    from digitcli.reading.result import Result, Status
+    from digitcli.reading.writers import Extras, TableWriter
+
+    out = io.StringIO()
+    writer = TableWriter(out, Extras(), ["scans/form.png"], width=60)
+    writer.write(Result("scans/form.png", None, 0.99, Status.OK, None, "123456789012345"))
+    writer.close()
+    assert "123456789012345" in out.getvalue() and "99.0%" in out.getvalue()

@@ -133,6 +133,7 @@ class TableWriter(Writer):
         self.recap_after, self.recap_rows = recap_after, recap_rows
         self.rows = 0
         self.heading: str | None = None   # the common folder, when the file column's header cannot hold it
+        self.note_header = "note"
         self.to_look_at: list[Result] = []
         self.not_listed = 0
         self.columns = self._fit([printable(n[len(self.base):]) for n in names] if names else None)
@@ -160,13 +161,14 @@ class TableWriter(Writer):
         return [(header, max(12, min(max(longest, cell_len(header)), room)), "left"), *fixed]
 
     def _line(self, cells: list[tuple[str, str]]) -> Text:
-        """One line: each fixed cell padded (or cut in the middle) to its width."""
+        """One line: each fixed cell padded to its width; the path cut in the
+        middle to fit, never a number or a confidence (they push the line on)."""
         from rich.text import Text
 
         line = Text()
-        for (text, style), (_, width, align) in zip(cells, self.columns):
-            text = middle_ellipsis(text, width)
-            pad = width - cell_len(text)
+        for index, ((text, style), (_, width, align)) in enumerate(zip(cells, self.columns)):
+            text = middle_ellipsis(text, width) if index == 0 else text
+            pad = max(0, width - cell_len(text))
             left = {"left": 0, "right": pad, "center": pad // 2}[align]
             line.append(" " * left)
             line.append(text, style)
