@@ -101,6 +101,12 @@ class PipelineConfig:
     line_thin_fraction: float = 0.08
     frame_fill_fraction: float = 0.15
     frame_span_fraction: float = 0.8
+    # A shape running from one side of a page to the other, narrower than this
+    # share of it, is a band (shadow edge, gutter, fold), not a digit; in an
+    # image under page_min_side working pixels (a crop of one digit, scaled up
+    # to min_working_side), it may be a 1.
+    band_fraction: float = 0.3
+    page_min_side: int = 200
     stroke_keep_fraction: float = 0.04   # strokes this small beside the main one are specks
     reach_digit_fraction: float = 0.25   # ...and join it within this share of its size
     min_digit_pixels: int = 6            # a digit is at least this tall or wide...

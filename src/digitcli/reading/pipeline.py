@@ -168,7 +168,9 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
 
 def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
                      config: PipelineConfig = SETTINGS.pipeline) -> bool:
-    """Paper edges, ruled lines and frames: thin, long, or hugging the border."""
+    """Paper edges, ruled lines, frames, and bands across a page (a shadow's
+    edge, a book's gutter, a fold): thin, long, hugging the border, or
+    running from one side of a page to the other."""
     x, y, w, h = box
     height, width = shape
     span, thin = config.line_span_fraction, config.line_thin_fraction
@@ -177,7 +179,11 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
                                                              and touches >= 2)
     hollow_frame = (touches >= 2 and area < config.frame_fill_fraction * w * h
                     and max(w / width, h / height) > config.frame_span_fraction)
-    return bool(long_thin or hollow_frame)
+    top_to_bottom = y <= margin and y + h >= height - margin and w < config.band_fraction * width
+    side_to_side = x <= margin and x + w >= width - margin and h < config.band_fraction * height
+    # ...or a region that three sides of the page hold: the lit or the shaded part of a sheet
+    band = min(height, width) >= config.page_min_side and (top_to_bottom or side_to_side or touches >= 3)
+    return bool(long_thin or hollow_frame or band)
 
 
 def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
@@ -208,7 +214,7 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     height, width = mask.shape
     candidates = [(index, box, area, is_line_or_edge(box, area, mask.shape, margin, config))
                   for index, box, area in found]
-    plausible = [c for c in candidates if not c[3]] or candidates
+    plausible = [c for c in candidates if not c[3]]
     if not plausible:
         return None
     main = max(plausible, key=lambda c: c[2])
