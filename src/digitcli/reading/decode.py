@@ -88,19 +88,31 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def tiff_tags(tiff: bytes, wanted: set[int]) -> dict[int, int]:
+    """The SHORT or LONG values of the `wanted` tags in a TIFF's (or an EXIF
+    block's) first IFD; tags missing or out of bounds are left out."""
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return {}
+    order = "<" if tiff[:2] == b"II" else ">"
+    offset = struct.unpack(order + "I", tiff[4:8])[0]
+    if offset + 2 > len(tiff):
+        return {}
+    found = {}
+    for index in range(min(struct.unpack(order + "H", tiff[offset:offset + 2])[0], 512)):
+        entry = offset + 2 + 12 * index
+        if entry + 12 > len(tiff):
+            break
+        tag, kind = struct.unpack(order + "HH", tiff[entry:entry + 4])
+        if tag in wanted and kind in (3, 4):
+            found[tag] = struct.unpack(order + ("H" if kind == 3 else "I"),
+                                       tiff[entry + 8:entry + (10 if kind == 3 else 12)])[0]
+    return found
+
+
 def _tiff_size(data: bytes) -> tuple[int, int] | None:
     """ImageWidth (256) and ImageLength (257) of the first IFD."""
-    order = "<" if data[:2] == b"II" else ">"
-    offset = struct.unpack(order + "I", data[4:8])[0]
-    count = struct.unpack(order + "H", data[offset:offset + 2])[0]
-    found = {}
-    for index in range(min(count, 512)):
-        entry = offset + 2 + 12 * index
-        tag, kind = struct.unpack(order + "HH", data[entry:entry + 4])
-        if tag in (256, 257):
-            value = struct.unpack(order + ("H" if kind == 3 else "I"), data[entry + 8:entry + (10 if kind == 3 else 12)])[0]
-            found[tag] = value
-    return (found[256], found[257]) if 256 in found and 257 in found else None
+    tags = tiff_tags(data, {256, 257})
+    return (tags[256], tags[257]) if len(tags) == 2 else None
 
 
 def _pnm_size(data: bytes) -> tuple[int, int] | None:
@@ -154,22 +166,8 @@ def _looks_truncated(data: bytes, fmt: str) -> bool:
 
 def _tiff_orientation(tiff: bytes) -> int:
     """The Orientation tag (0x0112) of an EXIF block's first IFD, or 1."""
-    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
-        return 1
-    order = "<" if tiff[:2] == b"II" else ">"
-    offset = struct.unpack(order + "I", tiff[4:8])[0]
-    if offset + 2 > len(tiff):
-        return 1
-    count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
-    for index in range(min(count, 256)):
-        entry = offset + 2 + 12 * index
-        if entry + 12 > len(tiff):
-            break
-        tag, kind = struct.unpack(order + "HH", tiff[entry:entry + 4])
-        if tag == 0x0112 and kind == 3:
-            value = struct.unpack(order + "H", tiff[entry + 8:entry + 10])[0]
-            return value if 1 <= value <= 8 else 1
-    return 1
+    value = tiff_tags(tiff, {0x0112}).get(0x0112, 1)
+    return value if 1 <= value <= 8 else 1
 
 
 def exif_orientation(data: bytes, fmt: str) -> int:
