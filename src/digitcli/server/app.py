@@ -136,7 +136,9 @@ async def image_in(request: Request, max_bytes: int) -> tuple[bytes, str | None]
         await upload.close()
 
 
-def record_response(result: Result, extras: Extras, status_code: int) -> JSONResponse:
+def record_response(request: Request, result: Result, extras: Extras, status_code: int) -> JSONResponse:
+    """The record, and the result kept in the request's state for the log line."""
+    request.state.reading = result
     return JSONResponse(extras.record(result), status_code=status_code)
 
 
@@ -183,11 +185,12 @@ def create_app(reader: Reader, config: ServeConfig = SETTINGS.serve, log: TextIO
             extras = Extras(options.top_k, options.boxes, options.crops)
             data, name = await image_in(request, config.max_bytes)
         except BadRequest as exc:
-            return record_response(Result(name, status=Status.ERROR, error=str(exc)), extras, exc.status_code)
+            return record_response(request, Result(name, status=Status.ERROR, error=str(exc)), extras,
+                                   exc.status_code)
         result = await pool.read(data, name, digits=options.digits, top_k=options.top_k)
         if options.crops and not result.failed:
             result.crops = crop_urls(result)
-        return record_response(result, extras, 422 if result.failed else 200)
+        return record_response(request, result, extras, 422 if result.failed else 200)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -202,6 +205,7 @@ def create_app(reader: Reader, config: ServeConfig = SETTINGS.serve, log: TextIO
               Route("/api/read", read, methods=["POST"]),
               Route("/api/health", health, methods=["GET"]),
               Route("/api/model", model, methods=["GET"])]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -223,17 +227,14 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status, sent, reading = 500, 0, ""
+        status, sent = 500, 0
 
         async def logging_send(message: Message) -> None:
-            nonlocal status, sent, reading
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
             elif message["type"] == "http.response.body":
-                body = message.get("body", b"")
-                sent += len(body)
-                if scope["path"] == "/api/read" and body:
-                    reading = summary_of(body)
+                sent += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -241,18 +242,13 @@ class RequestLog:
         finally:
             client = scope.get("client") or ("-", 0)
             milliseconds = (time.perf_counter() - started) * 1000
+            reading = (scope.get("state") or {}).get("reading")
             self.out.write(f'{time.strftime("%Y-%m-%dT%H:%M:%S")} {client[0]} "{scope["method"]} {scope["path"]}" '
-                           f"{status} {sent}B {milliseconds:.1f}ms{reading}\n")
+                           f"{status} {sent}B {milliseconds:.1f}ms{summary_of(reading) if reading else ''}\n")
             self.out.flush()
 
 
-def summary_of(body: bytes) -> str:
-    """' number=17 status=ok' from a reading's record, for the log line."""
-    try:
-        record = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(record, dict) or "status" not in record:
-        return ""
-    text = f" number={record.get('number')} status={record.get('status', '').replace(' ', '_')}"
-    return text + (f" error={json.dumps(record['error'])}" if record.get("error") else "")
+def summary_of(result: Result) -> str:
+    """' number=17 status=ok' for the log line."""
+    text = f" number={result.number} status={result.status.value.replace(' ', '_')}"
+    return text + (f" error={json.dumps(result.error)}" if result.error else "")
