@@ -27,20 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bombs
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, summed."""
-    total, stack = 0, [pid]
-    while stack:
-        each = stack.pop()
-        try:
-            status = Path(f"/proc/{each}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-            stack += [int(c) for c in Path(f"/proc/{each}/task/{each}/children").read_text().split()]
-        except (OSError, StopIteration):
-            pass
-    return total / 1024
+from benchlib import tree_memory_mb
 
 
 def run(folder: Path, workers: int) -> tuple[float, float, collections.Counter]:
@@ -49,7 +36,7 @@ def run(folder: Path, workers: int) -> tuple[float, float, collections.Counter]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = 0.0
     while process.poll() is None:
-        peak = max(peak, tree_rss_mb(process.pid))
+        peak = max(peak, tree_memory_mb(process.pid))
         time.sleep(0.02)
     statuses = collections.Counter(json.loads(line)["status"] for line in process.stdout.read().splitlines())
     return peak, time.perf_counter() - started, statuses

@@ -18,24 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import DEV_SET
+from benchlib import DEV_SET, tree_memory_mb
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def tree_pss_mb(pid: int) -> float:
-    """Proportional set size of a process and its descendants, in MB."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/smaps_rollup") as handle:
-                total += next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
-            with open(f"/proc/{current}/task/{current}/children") as handle:
-                stack += [int(child) for child in handle.read().split()]
-        except (OSError, StopIteration):
-            continue
-    return total / 1024
 
 
 def measure(list_file: str, workers: int, engine: str) -> tuple[float, float]:
@@ -51,7 +36,7 @@ def measure(list_file: str, workers: int, engine: str) -> tuple[float, float]:
         def watch() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_pss_mb(process.pid))
+                peak = max(peak, tree_memory_mb(process.pid, "Pss", "smaps_rollup"))
                 time.sleep(0.25)   # reading smaps costs CPU: sample sparingly
 
         watcher = threading.Thread(target=watch)

@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from benchlib import tree_memory_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_IMAGES = ROOT.parent / "shared" / "data" / "realworld-dev"
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -117,23 +119,6 @@ def process_per_image(images: list[tuple[str, bytes]], count: int) -> dict:
             "p90": percentile(latencies, 0.9), "p99": percentile(latencies, 0.99)}
 
 
-def descendants(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    found = [int(c) for c in children.read_text().split()] if children.exists() else []
-    return found + [d for c in found for d in descendants(c)]
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The peak resident memory of the server and its worker processes, summed."""
-    total = 0
-    for each in [pid, *descendants(pid)]:
-        try:
-            total += int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{each}/status").read_text()).group(1))
-        except (OSError, AttributeError):
-            pass
-    return total / 1024
-
-
 def serve_rows(images: list[tuple[str, bytes]], workers: int | None, requests: int, clients: int) -> dict:
     """One client alone, then `clients` at once, against one server."""
     process, host, port = start_server(workers)
@@ -143,7 +128,7 @@ def serve_rows(images: list[tuple[str, bytes]], workers: int | None, requests: i
         rows = {f"HTTP {label}, 1 client": load(host, port, images, min(200, requests), 1),
                 f"HTTP {label}, {clients} clients": load(host, port, images, requests, clients)}
         for row in rows.values():
-            row["memory"] = peak_rss_mb(process.pid)
+            row["memory"] = tree_memory_mb(process.pid, "VmHWM")
     finally:
         process.terminate()
         process.wait(timeout=10)

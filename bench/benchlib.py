@@ -47,3 +47,31 @@ def labelled_set_arguments(doc: str | None, several_models: bool = False) -> arg
     if several_models:
         args.model = args.model or [SHIPPED_MODEL]
     return args
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc), e.g. predict's or a
+    server's worker processes."""
+    tree, stack = [], [pid]
+    while stack:
+        each = stack.pop()
+        tree.append(each)
+        try:
+            stack += [int(c) for c in Path(f"/proc/{each}/task/{each}/children").read_text().split()]
+        except OSError:
+            pass
+    return tree
+
+
+def tree_memory_mb(pid: int, field: str = "VmRSS", source: str = "status") -> float:
+    """A memory field summed over a process tree, in MB: from /proc/PID/status
+    (VmRSS now, VmHWM the peak; shared pages counted in each process, an
+    upper bound) or from smaps_rollup (Pss: shared pages split fairly)."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{each}/{source}").read_text().splitlines()
+            total += int(next(line.split()[1] for line in lines if line.startswith(field + ":")))
+        except (OSError, StopIteration):
+            pass
+    return total / 1024
