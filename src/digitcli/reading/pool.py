@@ -13,7 +13,6 @@ so a worker that dies (killed for memory) is replaced safely.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import multiprocessing
 import signal
 import threading
@@ -48,10 +47,7 @@ def _ready() -> bool:
 
 def _read_in_worker(data: bytes, name: str | None, changes: dict) -> Result:
     reader = _worker_reader.configured(**changes) if changes else _worker_reader
-    result = reader.read(data, name)
-    if result.prepared is not None and result.prepared.segments:   # the lattice stays here: less to send back
-        result.prepared = dataclasses.replace(result.prepared, segments=())
-    return result
+    return runner.to_send_back(reader.read(data, name), keep_images=True)
 
 
 class ReaderPool:

@@ -277,14 +277,20 @@ def _read_many(items: list[Item], pipeline: PipelineConfig, convention: ImageCon
     the parent is the readings (and each digit's 28x28), not the lattices."""
     results = _prepare_many(items, pipeline, convention, numbers)
     classify(results, _worker_classifier, config)
-    for result in results:
-        if not config.keep_images:   # less to send back: the parent's share of the work is the limit
-            result.prepared = None
-            for read in result.digits:
-                read.image = None
-        elif result.prepared is not None and result.prepared.segments:
-            result.prepared = dataclasses.replace(result.prepared, segments=())
-    return results
+    return [to_send_back(result, config.keep_images) for result in results]
+
+
+def to_send_back(result: Result, keep_images: bool) -> Result:
+    """What a worker process returns of a result: the readings and, when
+    kept, each digit's 28x28; never the number's lattice. Less to send back:
+    the parent's share of the work is the limit."""
+    if not keep_images:
+        result.prepared = None
+        for read in result.digits:
+            read.image = None
+    elif result.prepared is not None and result.prepared.segments:
+        result.prepared = dataclasses.replace(result.prepared, segments=())
+    return result
 
 
 def _process_pool(workers: int, classifier: Classifier) -> ProcessPoolExecutor | None:
