@@ -30,6 +30,7 @@ VARIANTS = {
     "polarity from the border only": {"pipeline": variant(line_polarity=False)},
     "no shading removal": {"pipeline": variant(remove_shading=False)},
     "largest component only": {"pipeline": variant(merge_strokes=False)},
+    "paper shapes read as ink": {"pipeline": variant(paper_shapes=False)},
 }
 
 

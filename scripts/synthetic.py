@@ -163,3 +163,30 @@ def digit_on_paper(digit: int, size: int = 200, seed: int = 0, ink=(30, 30, 30),
     """A simple square photo-like image of one digit (BGR)."""
     page = paper(size, size, paper_colour, seed)
     return draw_digit(page, digit, (size // 2, size // 2), int(size * 0.6), ink, thickness, seed)
+
+
+BLANK_PAGES = ("hard shadow", "gutter", "crease", "gradient", "fold")
+
+
+def blank_page(kind: str, seed: int) -> np.ndarray:
+    """An empty sheet photographed as people do: a hard shadow across it, a
+    book's gutter, a crease, a lighting gradient, a fold (BLANK_PAGES)."""
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(400, 900)), int(rng.integers(300, 900))
+    page = paper(height, width, seed=seed).astype(np.float32)
+    if kind == "hard shadow":
+        edge = int(rng.integers(width // 4, 3 * width // 4))
+        page[:, edge:] *= rng.uniform(0.35, 0.6)
+    elif kind == "gutter":
+        centre, spread = rng.uniform(0.3, 0.7) * width, rng.uniform(10, 40)
+        page *= (1 - rng.uniform(0.4, 0.7) * np.exp(-((np.arange(width) - centre) / spread) ** 2))[None, :, None]
+    elif kind == "crease":
+        page = cv2.line(page.astype(np.uint8), (0, int(rng.integers(0, height))), (width, int(rng.integers(0, height))),
+                        (150, 150, 150), int(rng.integers(2, 5))).astype(np.float32)
+    elif kind == "gradient":
+        page *= np.linspace(1.0, rng.uniform(0.3, 0.5), height)[:, None, None]
+    else:   # a fold: a dark line, and the far side a little in shadow
+        fold = int(rng.uniform(0.3, 0.7) * height)
+        page[fold:fold + 3] *= 0.7
+        page[fold + 3:] *= 0.9
+    return np.clip(page, 0, 255).astype(np.uint8)

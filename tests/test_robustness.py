@@ -230,33 +230,13 @@ def test_a_16_bit_rgba_png_under_the_pixel_limit_is_still_refused():
         D.decode_image(bombs.png(14142, 14142, depth=16, color_type=6, idat=b""))
 
 
-def blank_page(kind: str, seed: int) -> np.ndarray:
-    """An empty sheet photographed as people do: a hard shadow across it, a
-    book's gutter, a fold crease, a lighting gradient."""
-    rng = np.random.default_rng(seed)
-    height, width = int(rng.integers(400, 900)), int(rng.integers(300, 900))
-    page = synthetic.paper(height, width, seed=seed).astype(np.float32)
-    if kind == "hard shadow":
-        edge = int(rng.integers(width // 4, 3 * width // 4))
-        page[:, edge:] *= rng.uniform(0.35, 0.6)
-    elif kind == "gutter":
-        centre, spread = rng.uniform(0.3, 0.7) * width, rng.uniform(10, 40)
-        page *= (1 - rng.uniform(0.4, 0.7) * np.exp(-((np.arange(width) - centre) / spread) ** 2))[None, :, None]
-    elif kind == "crease":
-        page = cv2.line(page.astype(np.uint8), (0, int(rng.integers(0, height))), (width, int(rng.integers(0, height))),
-                        (150, 150, 150), int(rng.integers(2, 5))).astype(np.float32)
-    else:
-        page *= np.linspace(1.0, rng.uniform(0.3, 0.5), height)[:, None, None]
-    return np.clip(page, 0, 255).astype(np.uint8)
-
-
-@pytest.mark.parametrize("kind", ["hard shadow", "gutter", "crease", "gradient"])
+@pytest.mark.parametrize("kind", synthetic.BLANK_PAGES)
 def test_a_blank_page_is_never_a_confident_digit(kind):
     from digitcli import Reader
 
     reader = Reader()
     for seed in range(4):
-        result = reader.read(blank_page(kind, seed), f"{kind} {seed}")
+        result = reader.read(synthetic.blank_page(kind, seed), f"{kind} {seed}")
         assert result.status.value != "ok", (result.number, result.confidence)
 
 

@@ -126,6 +126,7 @@ class PipelineConfig:
     normalise_stroke: bool = True
     anti_alias: bool = True          # off: the 28x28 is binarised
     centre_by_mass: bool = True      # off: the box is centred
+    paper_shapes: bool = True        # off: bands across a page are ink, and paper shapes are read when nothing else is
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,8 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
     top_to_bottom = y <= margin and y + h >= height - margin and w < config.band_fraction * width
     side_to_side = x <= margin and x + w >= width - margin and h < config.band_fraction * height
     # ...or a region that three sides of the page hold: the lit or the shaded part of a sheet
-    band = min(height, width) >= config.page_min_side and (top_to_bottom or side_to_side or touches >= 3)
+    band = (config.paper_shapes and min(height, width) >= config.page_min_side
+            and (top_to_bottom or side_to_side or touches >= 3))
     return bool(long_thin or hollow_frame or band)
 
 
@@ -214,7 +215,7 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     height, width = mask.shape
     candidates = [(index, box, area, is_line_or_edge(box, area, mask.shape, margin, config))
                   for index, box, area in found]
-    plausible = [c for c in candidates if not c[3]]
+    plausible = [c for c in candidates if not c[3]] or ([] if config.paper_shapes else candidates)
     if not plausible:
         return None
     main = max(plausible, key=lambda c: c[2])
