@@ -1,7 +1,10 @@
 """Blank pages as people photograph them (a hard shadow, a book's gutter, a
-crease, a lighting gradient, a fold): how many does predict read as a
-confident digit? As shipped, side by side with paper shapes read as ink
-(PipelineConfig.paper_shapes off, the pipeline before it had the rule).
+crease, a lighting gradient, a fold, squared paper, an empty form box, a
+sheet on a dark table): how many does predict read as a confident digit
+(`ok`, the worst answer), and how many as `no digit` (the right one)? As
+shipped, side by side with paper shapes read as ink and rulings kept
+(PipelineConfig.paper_shapes and remove_ruling off: the pipeline before
+those rules).
 
     python bench/bench_blank_pages.py [--pages 10]
 
@@ -27,20 +30,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=10, help="pages of each kind")
     args = parser.parse_args()
-    readers = {"as shipped": Reader(), "paper shapes read as ink": Reader(pipeline=variant(paper_shapes=False))}
-    print(f"{args.pages} generated blank pages of each kind: how many read as a confident digit (status ok)")
-    print(f"  {'kind':14}" + "".join(f"{name:>26}" for name in readers))
-    totals = collections.Counter()
+    readers = {"as shipped": Reader(),
+               "paper shapes read as ink": Reader(pipeline=variant(paper_shapes=False, remove_ruling=False))}
+    print(f"{args.pages} generated blank pages of each kind: how many read as a confident digit (ok) "
+          "and how many as no digit")
+    print(f"  {'kind':14}" + "".join(f"{name + ': ok / no digit':>38}" for name in readers))
+    totals: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for kind in synthetic.BLANK_PAGES:
         pages = [synthetic.blank_page(kind, seed) for seed in range(args.pages)]
         cells = []
         for name, reader in readers.items():
-            confident = sum(reader.read(page).status.value == "ok" for page in pages)
-            totals[name] += confident
-            cells.append(f"{confident:>26}")
+            statuses = collections.Counter(reader.read(page).status.value for page in pages)
+            totals[name].update(statuses)
+            cells.append(f"{statuses['ok']:>32} / {statuses['no digit']:>3}")
         print(f"  {kind:14}" + "".join(cells))
-    print(f"  {'all':14}" + "".join(f"{f'{totals[name]} of {args.pages * len(synthetic.BLANK_PAGES)}':>26}"
-                                    for name in readers))
+    pages = args.pages * len(synthetic.BLANK_PAGES)
+    print(f"  {'all (' + str(pages) + ')':14}"
+          + "".join(f"{totals[name]['ok']:>32} / {totals[name]['no digit']:>3}" for name in readers))
 
 
 if __name__ == "__main__":

@@ -165,12 +165,13 @@ def digit_on_paper(digit: int, size: int = 200, seed: int = 0, ink=(30, 30, 30),
     return draw_digit(page, digit, (size // 2, size // 2), int(size * 0.6), ink, thickness, seed)
 
 
-BLANK_PAGES = ("hard shadow", "gutter", "crease", "gradient", "fold")
+BLANK_PAGES = ("hard shadow", "gutter", "crease", "gradient", "fold", "grid paper", "form box", "dark table")
 
 
 def blank_page(kind: str, seed: int) -> np.ndarray:
     """An empty sheet photographed as people do: a hard shadow across it, a
-    book's gutter, a crease, a lighting gradient, a fold (BLANK_PAGES)."""
+    book's gutter, a crease, a lighting gradient, a fold, squared paper, an
+    empty box of a form, a sheet lying on a dark table (BLANK_PAGES)."""
     rng = np.random.default_rng(seed)
     height, width = int(rng.integers(400, 900)), int(rng.integers(300, 900))
     page = paper(height, width, seed=seed).astype(np.float32)
@@ -185,6 +186,30 @@ def blank_page(kind: str, seed: int) -> np.ndarray:
                         (150, 150, 150), int(rng.integers(2, 5))).astype(np.float32)
     elif kind == "gradient":
         page *= np.linspace(1.0, rng.uniform(0.3, 0.5), height)[:, None, None]
+    elif kind == "grid paper":
+        step = int(rng.integers(12, 40))
+        colour = tuple(int(c) for c in rng.integers(120, 200, 3))
+        page = page.astype(np.uint8)
+        for x in range(int(rng.integers(0, step)), width, step):
+            cv2.line(page, (x, 0), (x, height), colour, 1)
+        for y in range(int(rng.integers(0, step)), height, step):
+            cv2.line(page, (0, y), (width, y), colour, 1)
+        page = page.astype(np.float32)
+    elif kind == "form box":
+        x0, y0 = int(rng.uniform(0.05, 0.3) * width), int(rng.uniform(0.05, 0.3) * height)
+        x1, y1 = int(rng.uniform(0.7, 0.95) * width), int(rng.uniform(0.7, 0.95) * height)
+        page = cv2.rectangle(page.astype(np.uint8), (x0, y0), (x1, y1), (60, 60, 60),
+                             int(rng.integers(1, 4))).astype(np.float32)
+    elif kind == "dark table":
+        table = np.empty_like(page)
+        table[:] = rng.uniform(20, 80, 3)
+        table += rng.normal(0, 6, page.shape).astype(np.float32)
+        corners = np.array([[rng.uniform(0.05, 0.25) * width, rng.uniform(0.05, 0.25) * height],
+                            [rng.uniform(0.75, 0.95) * width, rng.uniform(0.05, 0.25) * height],
+                            [rng.uniform(0.75, 0.95) * width, rng.uniform(0.75, 0.95) * height],
+                            [rng.uniform(0.05, 0.25) * width, rng.uniform(0.75, 0.95) * height]], np.int32)
+        sheet = cv2.fillPoly(np.zeros(page.shape[:2], np.uint8), [corners], 255) > 0
+        page = np.where(sheet[:, :, None], page, table)
     else:   # a fold: a dark line, and the far side a little in shadow
         fold = int(rng.uniform(0.3, 0.7) * height)
         page[fold:fold + 3] *= 0.7

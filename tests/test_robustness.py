@@ -231,13 +231,36 @@ def test_a_16_bit_rgba_png_under_the_pixel_limit_is_still_refused():
 
 
 @pytest.mark.parametrize("kind", synthetic.BLANK_PAGES)
-def test_a_blank_page_is_never_a_confident_digit(kind):
+def test_a_blank_page_is_no_digit(kind):
     from digitcli import Reader
 
     reader = Reader()
     for seed in range(4):
         result = reader.read(synthetic.blank_page(kind, seed), f"{kind} {seed}")
-        assert result.status.value != "ok", (result.number, result.confidence)
+        assert result.status.value == "no digit", (result.number, result.confidence)
+
+
+@pytest.mark.parametrize("kind", ["grid paper", "form box"])
+def test_a_digit_on_squared_paper_or_in_a_form_box_is_read(kind):
+    from digitcli import Reader
+
+    reader = Reader()
+    for seed in range(4):
+        page = synthetic.blank_page(kind, seed)
+        height, width = page.shape[:2]
+        page = synthetic.draw_digit(page, seed + 3, (width // 2, height // 2), int(min(height, width) * 0.3), seed=seed)
+        result = reader.read(page)
+        assert (result.number, result.status.value) == (str(seed + 3), "ok")
+
+
+def test_a_digit_written_across_ruled_lines_stays_whole():
+    """Removing a ruling keeps the ink where a stroke crosses a line."""
+    page = synthetic.rule_lines(synthetic.paper(600, 500, seed=1), 30)
+    page = synthetic.draw_digit(page, 8, (250, 300), 260, seed=1)
+    with_ruling = P.prepare_array(page, config=P.variant(remove_ruling=False))
+    without = P.prepare_array(page)
+    assert without.found and with_ruling.found
+    assert np.abs(without.digit - with_ruling.digit).mean() < 0.05
 
 
 def test_a_tightly_cropped_one_touching_the_frame_is_still_read():
@@ -247,3 +270,79 @@ def test_a_tightly_cropped_one_touching_the_frame_is_still_read():
     rows, columns = np.nonzero(cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) < 128)
     result = Reader().read(page[rows.min():rows.max() + 1, columns.min():columns.max() + 1])
     assert result.number == "1" and result.status.value == "ok"
+
+
+def test_a_damaged_jpeg_is_read_but_never_ok(tmp_path):
+    """libjpeg's "Corrupt JPEG data" warning reaches the row: the damaged
+    image is read, its status is at most low confidence, and `error` says why."""
+    jpeg = bytearray(synthetic.encode(synthetic.digit_on_paper(3, 200, seed=1), ".jpg"))
+    scan = jpeg.find(b"\xff\xda")
+    rng = np.random.default_rng(0)
+    for position in rng.integers(scan + 40, len(jpeg) - 4, 6):
+        jpeg[int(position)] ^= 0x5A
+    assert D.decode_image(bytes(jpeg)).damage.startswith("damaged JPEG data (")
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(bytes(jpeg))
+    record = json.loads(CliRunner().invoke(app, ["predict", str(path), "-f", "jsonl"]).stdout)
+    assert record["status"] != "ok" and record["error"].startswith("damaged JPEG data")
+
+
+def test_a_clean_jpeg_decodes_as_opencv_does_at_every_reduction():
+    """libjpeg-turbo through simplejpeg: the same pixels as OpenCV's decoder."""
+    image = synthetic.digit_on_paper(5, 900, seed=4)
+    jpeg = synthetic.encode(image, ".jpg")
+    flags = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+             8: cv2.IMREAD_REDUCED_COLOR_8}
+    for factor, flag in flags.items():
+        ours, damage = D.decode_jpeg(jpeg, (900, 900), factor)
+        assert damage is None
+        assert np.array_equal(ours, cv2.imdecode(np.frombuffer(jpeg, np.uint8), flag))
+
+
+def test_a_jpeg_turned_by_exif_reports_its_upright_size():
+    stored = synthetic.digit_on_paper(7, 200, seed=2)[:, :150]    # 150 wide, 200 tall
+    decoded = D.decode_image(synthetic.with_exif_orientation(synthetic.encode(stored, ".jpg"), 6))
+    assert decoded.image.shape[:2] == (150, 200) and decoded.size == (200, 150)
+
+
+def _digit_ink(size: int = 120) -> np.ndarray:
+    """A 4's ink as 0/1, anti-aliasing left out."""
+    page = cv2.cvtColor(synthetic.digit_on_paper(4, size, seed=5), cv2.COLOR_BGR2GRAY)
+    return (page < 128).astype(np.float32)
+
+
+@pytest.mark.parametrize("maxval,dtype", [(15, np.uint8), (100, np.uint8), (1023, np.uint16), (4095, np.uint16)])
+def test_a_pgm_whose_maxval_is_not_255_is_scaled(maxval, dtype):
+    ink = _digit_ink()
+    samples = np.round((1 - 0.85 * ink) * maxval).astype(dtype)
+    header = f"P5\n{samples.shape[1]} {samples.shape[0]}\n# a comment\n{maxval}\n".encode()
+    data = header + samples.astype(samples.dtype.newbyteorder(">")).tobytes()
+    decoded = D.decode_image(data).image
+    assert decoded.max() >= 250 and decoded.min() <= 45
+    assert P.prepare_bytes(data).found
+
+
+@pytest.mark.parametrize("low,high", [(0.0, 1.0), (0.0, 255.0), (0.0, 65535.0), (-1.0, 1.0), (0.0, 1.0000001)])
+def test_a_float_tiff_is_read_whatever_its_range(low, high):
+    ink = _digit_ink()
+    image = (low + (high - low) * (1 - ink)).astype(np.float32)
+    image[0, 0] = np.nan
+    data = cv2.imencode(".tiff", image)[1].tobytes()
+    decoded = D.decode_image(data).image
+    assert decoded.dtype == np.uint8 and decoded[60:].max() >= 250 and decoded.min() <= 5
+    assert P.prepare_bytes(data).found
+
+
+@pytest.mark.parametrize("background", [0, 255])
+def test_white_ink_on_a_transparent_canvas_is_read(background):
+    """A drawing app's PNG: white strokes, transparent elsewhere (the hidden
+    colour black or white). Dark ink keeps going on white."""
+    from digitcli import Reader
+
+    alpha = (_digit_ink(200) * 255).astype(np.uint8)
+    canvas = np.dstack([np.full((200, 200, 3), background, np.uint8), alpha])
+    canvas[alpha > 0, :3] = 255
+    white = Reader().read(synthetic.encode(canvas, ".png"))
+    canvas[alpha > 0, :3] = 20
+    dark = Reader().read(synthetic.encode(canvas, ".png"))
+    assert white.number == dark.number == "4"

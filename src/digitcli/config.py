@@ -107,6 +107,18 @@ class PipelineConfig:
     # to min_working_side), it may be a 1.
     band_fraction: float = 0.3
     page_min_side: int = 200
+    # A four-cornered shape this large both ways on a page is paper: a sheet
+    # on a darker table, or an empty box of a form, when this solid or this
+    # much of it lies along its outline.
+    quad_span_fraction: float = 0.25
+    quad_solidity: float = 0.85
+    quad_outline_share: float = 0.75
+    # Ruled or squared paper: rows (columns) whose ink covers this share of
+    # the width (height) are a line; this many separate lines in one direction
+    # are a ruling, and are taken out of the ink. One digit has at most two.
+    ruling_coverage: float = 0.6
+    ruling_min_lines: int = 3
+    ruling_gap_ratio: float = 2.5
     stroke_keep_fraction: float = 0.04   # strokes this small beside the main one are specks
     reach_digit_fraction: float = 0.25   # ...and join it within this share of its size
     min_digit_pixels: int = 6            # a digit is at least this tall or wide...
@@ -127,6 +139,7 @@ class PipelineConfig:
     anti_alias: bool = True          # off: the 28x28 is binarised
     centre_by_mass: bool = True      # off: the box is centred
     paper_shapes: bool = True        # off: bands across a page are ink, and paper shapes are read when nothing else is
+    remove_ruling: bool = True       # off: ruled and squared paper's lines stay in the ink
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ settled, and every depth and channel layout becomes uint8 gray or BGR.
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
+from typing import NamedTuple
 
 from ..config import SETTINGS, PipelineConfig
 
@@ -20,8 +22,17 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(SETTINGS.pipeline.max_pi
 
 import cv2
 import numpy as np
+import simplejpeg
 
 from ..errors import ImageError
+
+
+class Decoded(NamedTuple):
+    """A decoded image, upright, and what the decoder noticed on the way."""
+
+    image: np.ndarray               # uint8 gray or BGR
+    size: tuple[int, int]           # the original (width, height), upright
+    damage: str | None = None       # a decoder's warning: the pixels may be wrong
 
 
 def image_dimensions(data: bytes) -> tuple[int, int] | None:
@@ -115,14 +126,20 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
     return (tags[256], tags[257]) if len(tags) == 2 else None
 
 
-def _pnm_size(data: bytes) -> tuple[int, int] | None:
-    """'P5 <width> <height> ...', comments allowed."""
-    tokens = []
-    for line in data[2:256].split(b"\n"):
+def _pnm_tokens(data: bytes, count: int) -> list[bytes]:
+    """The first `count` header fields after a PNM's magic ('P5 <width>
+    <height> <maxval>'), comments allowed."""
+    tokens: list[bytes] = []
+    for line in data[2:512].split(b"\n"):
         tokens += line.split(b"#", 1)[0].split()
-        if len(tokens) >= 2:
-            return int(tokens[0]), int(tokens[1])
-    return None
+        if len(tokens) >= count:
+            break
+    return tokens[:count]
+
+
+def _pnm_size(data: bytes) -> tuple[int, int] | None:
+    tokens = _pnm_tokens(data, 2)
+    return (int(tokens[0]), int(tokens[1])) if len(tokens) == 2 else None
 
 
 _HEADER_READERS = {"PNG": _png_size, "JPEG": _jpeg_size, "GIF": _gif_size, "BMP": _bmp_size, "WebP": _webp_size,
@@ -171,10 +188,12 @@ def _tiff_orientation(tiff: bytes) -> int:
 
 
 def exif_orientation(data: bytes, fmt: str) -> int:
-    """EXIF orientation (1-8) of a PNG (eXIf chunk) or WebP (EXIF chunk);
-    OpenCV applies a JPEG's itself, but not these."""
+    """EXIF orientation (1-8) of a JPEG (APP1), PNG (eXIf chunk) or WebP
+    (EXIF chunk), or 1."""
     exif = b""
-    if fmt == "PNG":
+    if fmt == "JPEG":
+        exif = _jpeg_exif(data)
+    elif fmt == "PNG":
         position = 8
         while position + 8 <= len(data):
             length, kind = struct.unpack(">I4s", data[position:position + 8])
@@ -195,6 +214,23 @@ def exif_orientation(data: bytes, fmt: str) -> int:
     if exif.startswith(b"Exif\0\0"):
         exif = exif[6:]
     return _tiff_orientation(exif)
+
+
+def _jpeg_exif(data: bytes) -> bytes:
+    """The EXIF block of a JPEG's APP1 segment (before the first scan), or b""."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:   # a fill byte
+            pos += 1
+            continue
+        if marker in (0xDA, 0xD9):
+            break
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if marker == 0xE1 and data[pos + 4:pos + 10] == b"Exif\0\0":
+            return data[pos + 4:pos + 2 + length]
+        pos += 2 + length
+    return b""
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
@@ -222,13 +258,41 @@ def _jpeg_reduction(size: tuple[int, int] | None, working_side: int) -> int:
 _REDUCED_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
                   4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
+# TurboJPEG's warnings that say nothing about the pixels.
+HARMLESS_JPEG_WARNINGS = ("invalid sos parameters for sequential jpeg", "unknown jfif revision")
 
-def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tuple[np.ndarray, tuple[int, int]]:
-    """Bytes -> 8-bit BGR or gray image, upright, alpha composited on white.
 
-    Returns the image and the original (width, height), upright. JPEGs are
-    decoded with OpenCV's EXIF orientation applied and, when large, at
-    reduced size; a PNG's or WebP's EXIF orientation is applied here.
+def decode_jpeg(data: bytes, size: tuple[int, int] | None, factor: int) -> tuple[np.ndarray, str | None]:
+    """A JPEG, stored side up, at 1/factor size, through libjpeg-turbo
+    (simplejpeg), which reports what OpenCV keeps to its log: corrupt
+    entropy-coded data ("bad Huffman code", "premature end of data
+    segment") decodes into a damaged image, returned with the warning. What
+    TurboJPEG cannot convert (CMYK) is OpenCV's to decode."""
+    if size is not None:
+        bounds = {"min_factor": factor, "min_width": math.ceil(size[0] / factor),
+                  "min_height": math.ceil(size[1] / factor)}
+    else:
+        bounds = {}
+    try:
+        return simplejpeg.decode_jpeg(data, "BGR", **bounds), None
+    except ValueError as exc:
+        warning = str(exc).strip().rstrip(".")
+    try:
+        image = simplejpeg.decode_jpeg(data, "BGR", strict=False, **bounds)
+    except ValueError:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+        return image, None
+    if warning.lower().startswith(HARMLESS_JPEG_WARNINGS):
+        return image, None
+    return image, f"damaged JPEG data ({warning[:1].lower() + warning[1:]})"
+
+
+def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> Decoded:
+    """Bytes -> 8-bit BGR or gray image, upright, alpha settled.
+
+    Large JPEGs are decoded at reduced size. EXIF orientation is applied
+    for JPEG, PNG and WebP; a decoder's warning about damaged data comes
+    back as `damage`.
     """
     if not data:
         raise ImageError("empty file")
@@ -241,25 +305,43 @@ def decode_image(data: bytes, config: PipelineConfig = SETTINGS.pipeline) -> tup
     check_decoded_size(data, fmt, size, config)
     if fmt == "HEIC":
         image = decode_heic(data, config)
-        return image, (image.shape[1], image.shape[0])
-    buffer = np.frombuffer(data, np.uint8)
+        return Decoded(image, (image.shape[1], image.shape[0]))
+    damage = None
     try:
         if fmt == "JPEG":
-            factor = _jpeg_reduction(size, config.working_side)
-            image = cv2.imdecode(buffer, _REDUCED_COLOR[factor])
+            image, damage = decode_jpeg(data, size, _jpeg_reduction(size, config.working_side))
         else:
-            image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         raise ImageError(f"cannot decode image ({str(exc).strip().splitlines()[-1]})") from None
     if image is None or image.size == 0:
         raise ImageError(f"corrupt or unsupported {fmt} file")
-    orientation = exif_orientation(data, fmt) if fmt in ("PNG", "WebP") else 1
-    if orientation != 1:
-        image = apply_orientation(image, orientation)
-        size = None
+    if fmt in ("PGM", "PPM"):
+        image = rescale_pnm(image, pnm_maxval(data))
+    orientation = exif_orientation(data, fmt) if fmt in ("JPEG", "PNG", "WebP") else 1
     if size is None:
         size = (image.shape[1], image.shape[0])
-    return to_uint8_bgr_or_gray(image), size
+    if orientation != 1:
+        image = apply_orientation(image, orientation)
+        if orientation >= 5:   # a quarter turn
+            size = (size[1], size[0])
+    return Decoded(to_uint8_bgr_or_gray(image), size, damage)
+
+
+def pnm_maxval(data: bytes) -> int:
+    """A PGM's or PPM's maxval (255 when unreadable)."""
+    tokens = _pnm_tokens(data, 3)
+    return int(tokens[2]) if len(tokens) == 3 and tokens[2].isdigit() else 255
+
+
+def rescale_pnm(image: np.ndarray, maxval: int) -> np.ndarray:
+    """OpenCV keeps a PNM's samples as stored: with maxval 15, white is 15.
+    Scale them so that maxval is white, at 8 or 16 bits as decoded."""
+    full = 65535 if image.dtype == np.uint16 else 255
+    if not 0 < maxval < full or maxval == 255:
+        return image
+    scaled = image.astype(np.float32) * (full / maxval)
+    return np.clip(scaled + 0.5, 0, full).astype(image.dtype)
 
 
 def decoded_bytes_per_pixel(data: bytes, fmt: str) -> int:
@@ -305,32 +387,53 @@ def decode_heic(data: bytes, config: PipelineConfig) -> np.ndarray:
 
 
 def to_uint8_bgr_or_gray(image: np.ndarray) -> np.ndarray:
-    """Any depth and channel count -> uint8 gray or BGR, alpha on white."""
+    """Any depth and channel count -> uint8 gray or BGR, alpha settled."""
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
-    elif image.dtype in (np.float32, np.float64):
-        image = np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
+    elif image.dtype in (np.float16, np.float32, np.float64):
+        image = float_to_uint8(image)
     elif image.dtype != np.uint8:
         image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     if image.ndim == 3 and image.shape[2] == 4:
-        image = composite_on_white(image)
+        image = composite_on_paper(image)
     elif image.ndim == 3 and image.shape[2] == 2:   # gray + alpha
-        image = composite_on_white(cv2.cvtColor(cv2.extractChannel(image, 0), cv2.COLOR_GRAY2BGR),
+        image = composite_on_paper(cv2.cvtColor(cv2.extractChannel(image, 0), cv2.COLOR_GRAY2BGR),
                                    cv2.extractChannel(image, 1))
     return image
 
 
-def composite_on_white(bgra: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
-    """A transparent canvas drawing is ink on nothing: put it on white paper.
+def float_to_uint8(image: np.ndarray) -> np.ndarray:
+    """Floating-point samples -> 0-255: [0, 1] (the usual convention, give
+    or take rounding) and [0, 255] keep their meaning; any other range (HDR,
+    signed, 16-bit counts) is stretched to fit. NaN and infinities count as
+    black."""
+    image = np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(image.min()), float(image.max())
+    if low >= -0.01 and high <= 1.5:
+        image = image * 255.0
+    elif low < -0.5 or high > 255.5:
+        image = (image - low) * (255.0 / max(high - low, 1e-12))
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
-    An image whose alpha is fully opaque keeps its colours as they are."""
+
+def composite_on_paper(bgra: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """A transparent canvas drawing is ink on nothing: put it on paper that
+    shows it. Dark ink goes on white; light ink (white on a transparent
+    canvas, as drawing apps save) goes on black, when the opaque part is the
+    minority a drawing is. An image whose alpha is fully opaque keeps its
+    colours as they are."""
     if alpha is None:
         alpha = cv2.extractChannel(bgra, 3)
         bgra = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
     if alpha.min() == 255:
         return bgra
+    opaque = alpha >= 128
+    gray = bgra if bgra.ndim == 2 else cv2.cvtColor(bgra, cv2.COLOR_BGR2GRAY)
+    light_ink = 0 < opaque.mean() < 0.5 and float(gray[opaque].mean()) > 128
+    alphas = cv2.merge([alpha] * bgra.shape[2]) if bgra.ndim == 3 else alpha
+    if light_ink:   # black + alpha * colour
+        return cv2.multiply(bgra, alphas, scale=1 / 255)
     # white + alpha * (colour - white) = 255 - alpha * (255 - colour), in OpenCV's C loops
-    ink = cv2.multiply(cv2.bitwise_not(bgra), cv2.merge([alpha] * bgra.shape[2]), scale=1 / 255)
-    return cv2.bitwise_not(ink)
+    return cv2.bitwise_not(cv2.multiply(cv2.bitwise_not(bgra), alphas, scale=1 / 255))

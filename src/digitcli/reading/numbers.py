@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
-from .pipeline import Box, InkMask, digit_image, ink_components, is_line_or_edge
+from .pipeline import Box, InkMask, digit_image, ink_components, is_paper
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _components(mask: np.ndarray, config: PipelineConfig, numbers: NumberConfig)
     pieces = []
     for index, (x, y, w, h), area in found:
         touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
-        if is_line_or_edge((x, y, w, h), area, mask.shape, margin, config):
+        if is_paper(labels, index, (x, y, w, h), area, margin, config):
             continue
         if touches >= 2 and area >= numbers.background_area * height * width:
             continue   # a scanner's black margin, a table's edge

@@ -36,6 +36,7 @@ class Prepared:
     inverted: bool            # True when the ink was dark on light paper
     segments: tuple = ()      # for number reading: numbers.Segment, line by line, left to right
     ink_share: float = 0.0    # the share of the image's ink that the one digit's crop holds
+    damage: str | None = None # the decoder's warning: the pixels may be wrong (decode.Decoded)
 
     @property
     def found(self) -> bool:
@@ -187,6 +188,75 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
     return bool(long_thin or hollow_frame or band)
 
 
+def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """A component (its pixels in its box, uint8) with four corners that is
+    solid (a sheet lying on a darker table, its lit side seen as ink) or
+    only an outline (the sheet's edge once its shading is removed, an empty
+    box of a form). A written 0 is hollow too, but round: its hull has more
+    than four corners."""
+    points = cv2.findNonZero(component)
+    hull = cv2.convexHull(points)
+    hull_area = cv2.contourArea(hull)
+    corners = cv2.approxPolyDP(hull, 0.04 * cv2.arcLength(hull, True), True)
+    if len(corners) != 4 or hull_area <= 0:
+        return False
+    area = len(points)
+    if area >= config.quad_solidity * hull_area:
+        return True
+    band = max(3, round(0.06 * min(component.shape)))
+    outline = cv2.polylines(np.zeros_like(component), [hull], True, 255, 2 * band + 1)
+    return np.count_nonzero(cv2.bitwise_and(component, outline)) >= config.quad_outline_share * area
+
+
+def ruling_rows(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """The rows of a ruling (horizontal lines of ruled or squared paper) as
+    a boolean per row: runs of rows whose ink spans the width, each thin,
+    evenly spaced (no gap over ruling_gap_ratio times the usual one: a
+    sheet's tilted edge is a few runs side by side, then a sheet's width);
+    all False unless there are enough of them."""
+    long = np.count_nonzero(mask, axis=1) >= config.ruling_coverage * mask.shape[1]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], long.astype(np.int8), [0]])))
+    runs = [(start, stop) for start, stop in zip(edges[::2], edges[1::2])
+            if stop - start <= config.line_thin_fraction * mask.shape[0] / 2]
+    rows = np.zeros_like(long)
+    if len(runs) < config.ruling_min_lines:
+        return rows
+    gaps = np.diff([(start + stop) / 2 for start, stop in runs])
+    if gaps.max() > config.ruling_gap_ratio * np.median(gaps):
+        return rows
+    for start, stop in runs:
+        rows[start:stop] = True
+    return rows
+
+
+def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """The ink mask without the lines of ruled or squared paper, found where
+    the ink is faint as well (a fine grid, scaled down, is only its
+    crossings in the mask). Where a stroke crosses a line, the ink above
+    and below it is kept, so a digit written on the lines stays whole."""
+    faint = cv2.compare(ink, histogram_percentile(histogram(ink), 50) + config.min_contrast / 2, cv2.CMP_GT)
+    faint = cv2.bitwise_or(faint, mask)
+    rows, columns = ruling_rows(faint, config), ruling_rows(faint.T, config)
+    if not rows.any() and not columns.any():
+        return mask
+    mask = mask.copy()
+    _clear_lines(mask, rows)
+    _clear_lines(mask.T, columns)   # a view: clears mask's columns
+    return mask
+
+
+def _clear_lines(mask: np.ndarray, rows: np.ndarray) -> None:
+    """Clear each run of `rows` in place, except across it where ink goes
+    on both above and below it (a stroke crossing the line)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.astype(np.int8), [0]])))
+    height = mask.shape[0]
+    for start, stop in zip(edges[::2], edges[1::2]):
+        above = mask[start - 1] if start > 0 else np.zeros(mask.shape[1], mask.dtype)
+        below = mask[stop] if stop < height else np.zeros(mask.shape[1], mask.dtype)
+        crossing = (above > 0) & (below > 0)
+        mask[start:stop, ~crossing] = 0
+
+
 def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
                    ) -> tuple[np.ndarray, list[tuple[int, Box, int]], int]:
     """The mask's connected components bigger than a speck, as (label, box,
@@ -213,7 +283,7 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     if count <= 1:
         return None
     height, width = mask.shape
-    candidates = [(index, box, area, is_line_or_edge(box, area, mask.shape, margin, config))
+    candidates = [(index, box, area, is_paper(labels, index, box, area, margin, config))
                   for index, box, area in found]
     plausible = [c for c in candidates if not c[3]] or ([] if config.paper_shapes else candidates)
     if not plausible:
@@ -244,6 +314,22 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     lookup = np.zeros(count, np.uint8)
     lookup[keep] = 255
     return lookup[labels]
+
+
+def is_paper(labels: np.ndarray, index: int, box: Box, area: int, margin: int,
+             config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """Component `index` of a label image is paper, not ink: a line or an
+    edge, or, when large on a page, a sheet or a box (is_paper_quad, which
+    is not cheap, so only then)."""
+    if is_line_or_edge(box, area, labels.shape, margin, config):
+        return True
+    x, y, w, h = box
+    height, width = labels.shape
+    span = config.quad_span_fraction
+    if not (config.paper_shapes and min(height, width) >= config.page_min_side
+            and w >= span * width and h >= span * height):
+        return False
+    return is_paper_quad((labels[y:y + h, x:x + w] == index).astype(np.uint8) * 255, config)
 
 
 def stroke_width(mask: np.ndarray) -> float:
@@ -336,7 +422,10 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
         ink = remove_background(ink, config)
-    return InkMask(threshold_ink(ink, config), size, scale_to_original, inverted)
+    mask = threshold_ink(ink, config)
+    if mask is not None and config.remove_ruling and min(mask.shape) >= config.page_min_side:
+        mask = remove_ruling(mask, ink, config)
+    return InkMask(mask, size, scale_to_original, inverted)
 
 
 def digit_image(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
@@ -370,8 +459,9 @@ def prepare_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
 def prepare_bytes(data: bytes, config: PipelineConfig = SETTINGS.pipeline,
                   convention: ImageConvention = SETTINGS.image) -> Prepared:
     """Encoded image bytes -> the model's 28x28 input (or an ImageError)."""
-    image, size = decode_image(data, config)
-    return prepare_array(image, size, config, convention)
+    decoded = decode_image(data, config)
+    prepared = prepare_array(decoded.image, decoded.size, config, convention)
+    return dataclasses.replace(prepared, damage=decoded.damage)
 
 
 def variant(**switches) -> PipelineConfig:

@@ -115,8 +115,9 @@ def _prepare_bytes(data: bytes, config: PipelineConfig, convention: ImageConvent
     lock = (_one_large_image_at_a_time if size is not None and size[0] * size[1] > config.large_image_pixels
             else contextlib.nullcontext())
     with lock:
-        image, size = decode_image(data, config)
-        return prepare_image(image, size, config, convention, numbers)
+        decoded = decode_image(data, config)
+        prepared = prepare_image(decoded.image, decoded.size, config, convention, numbers)
+        return dataclasses.replace(prepared, damage=decoded.damage)
 
 
 def prepare_item(item: Item, config: PipelineConfig = SETTINGS.pipeline,
@@ -132,6 +133,7 @@ def prepare_item(item: Item, config: PipelineConfig = SETTINGS.pipeline,
             data = source if isinstance(source, bytes) else read_image_file(source, config.max_file_bytes)
             result.prepared = _prepare_bytes(data, config, convention, numbers)
         result.status = Status.OK if result.prepared.found or result.prepared.segments else Status.NO_DIGIT
+        result.error = result.prepared.damage
     except OSError as exc:
         result.error = read_error_message(exc)
     except ImageError as exc:
@@ -205,6 +207,8 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
         single = next(probabilities) if result.prepared.found else None
         glyph_probs = [{edge: next(probabilities) for edge in segment.glyphs} for segment in result.prepared.segments]
         _settle(result, single, glyph_probs, config)
+        if result.prepared.damage and result.status is Status.OK:
+            result.status = Status.LOW_CONFIDENCE   # a damaged image's reading is a guess
 
 
 def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], config: PredictConfig) -> None:

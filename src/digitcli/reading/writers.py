@@ -278,6 +278,8 @@ def _note(result: Result) -> tuple[str, str]:
     """The note cell and its style: what needs a look, in colour."""
     if result.status is Status.ERROR:
         return printable(result.error or ""), "red"
+    if result.error:   # a damaged file, read anyway
+        return f"{result.status.value}: {printable(result.error)}", "yellow"
     if result.status is Status.LOW_CONFIDENCE:
         return "low confidence", "yellow"
     if result.number is None:
