@@ -346,3 +346,20 @@ def test_white_ink_on_a_transparent_canvas_is_read(background):
     canvas[alpha > 0, :3] = 20
     dark = Reader().read(synthetic.encode(canvas, ".png"))
     assert white.number == dark.number == "4"
+
+
+def test_a_folder_without_images_gets_its_own_row(tmp_path):
+    """An empty folder named like an image, and a folder holding only
+    sub-folders given without -r, do not silently drop out."""
+    (tmp_path / "x.png").mkdir()
+    (tmp_path / "outer" / "inner").mkdir(parents=True)
+    write_image(tmp_path / "outer" / "inner" / "a.png", synthetic.digit_on_paper(2, 120, seed=1))
+    good = write_image(tmp_path / "good.png", synthetic.digit_on_paper(3, 120, seed=2))
+    result = CliRunner().invoke(app, ["predict", "-f", "jsonl", str(tmp_path / "x.png"), str(tmp_path / "outer"),
+                                      str(good)])
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 1
+    assert [(row["status"], row["error"]) for row in rows[:2]] == [
+        ("error", "a folder with no images in it"),
+        ("error", "a folder with no images directly in it, but sub-folders: pass -r (--recursive) to read them")]
+    assert rows[2]["number"] == "3"

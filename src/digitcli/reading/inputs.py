@@ -41,26 +41,32 @@ class InputError(DigitcliError):
     exit_code = ExitCode.USAGE
 
 
-def _in_folder(folder: str, recursive: bool, note: Callable[[str], None]) -> Iterator[str]:
+def _in_folder(folder: str, recursive: bool) -> Iterator[str]:
     """A folder's images as the folder was given joined with their relative
-    names (`./scans/` stays `./scans/...`), sorted; a note when there are none."""
+    names (`./scans/` stays `./scans/...`), sorted; a folder without any
+    is yielded itself, so that it gets a row saying so (empty_folder_message)
+    instead of silently dropping out."""
     root = Path(folder)
     found = [os.path.join(folder, str(p.relative_to(root))) for p in images_in(root, recursive)]
-    if not found:
-        has_folders = any(p.is_dir() for p in root.iterdir()) if os.access(folder, os.R_OK | os.X_OK) else False
-        if has_folders and not recursive:
-            note(f"{folder}: no images directly in this folder, but it has sub-folders: pass -r (--recursive) "
-                 "to read them")
-        else:
-            note(f"{folder}: no images in this folder")
-    yield from found
+    yield from found or [folder]
 
 
-def expand_one(argument: str, recursive: bool, note: Callable[[str], None]) -> Iterator[str]:
+def empty_folder_message(folder: str) -> str:
+    """Why a folder given as an input gave no image."""
+    try:
+        has_folders = any(p.is_dir() for p in Path(folder).iterdir())
+    except OSError:
+        has_folders = False
+    if has_folders:
+        return "a folder with no images directly in it, but sub-folders: pass -r (--recursive) to read them"
+    return "a folder with no images in it"
+
+
+def expand_one(argument: str, recursive: bool) -> Iterator[str]:
     """One argument: a file (kept as given, even when missing, so that it
     gets its own error row), a folder, or a glob the shell left unexpanded."""
     if os.path.isdir(argument):
-        yield from _in_folder(argument, recursive, note)
+        yield from _in_folder(argument, recursive)
     elif not os.path.lexists(argument) and GLOB_CHARS & set(argument):
         yield from sorted(glob.glob(argument, recursive=True)) or [argument]
     else:
@@ -102,6 +108,6 @@ def expand_inputs(arguments: Iterable[str], recursive: bool = False, stdin: Bina
             if hasattr(stream, "isatty") and stream.isatty():
                 note("reading image paths from the terminal, one a line; Ctrl-D to end")
             for line in read_path_list(stream, null):
-                yield from expand_one(line, recursive, note)
+                yield from expand_one(line, recursive)
         else:
-            yield from expand_one(argument, recursive, note)
+            yield from expand_one(argument, recursive)

@@ -33,6 +33,7 @@ from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig, Pr
 from ..errors import ImageError
 from .classifier import Classifier
 from .decode import decode_image, image_dimensions
+from .inputs import empty_folder_message
 from .numbers import Segment, segment_number
 from .pipeline import Prepared, ink_mask, prepare_digit
 from .result import DigitRead, Result, Status
@@ -60,7 +61,7 @@ def read_error_message(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, IsADirectoryError):
-        return "is a folder (pass --recursive or the folder itself to read the images in it)"
+        return empty_folder_message(exc.filename) if exc.filename else "a folder"
     if isinstance(exc, PermissionError):
         return "permission denied"
     return (exc.strerror or str(exc)).lower()
