@@ -363,3 +363,17 @@ def test_a_folder_without_images_gets_its_own_row(tmp_path):
         ("error", "a folder with no images in it"),
         ("error", "a folder with no images directly in it, but sub-folders: pass -r (--recursive) to read them")]
     assert rows[2]["number"] == "3"
+
+
+def test_a_scanners_black_margin_is_not_a_confident_one():
+    """A small scan of a register row: a solid black strip down one side
+    (top to bottom) is the scanner's margin, not a 1; the number is read."""
+    from digitcli import Reader
+
+    reader = Reader()
+    for seed in range(3):
+        page = synthetic.paper(190, 110, seed=seed)
+        page[:, :24] = 12
+        page = synthetic.draw_number(page, "26", (55, 40), 18, seed=seed)
+        result = reader.read(page)
+        assert (result.number, result.status.value) == ("26", "ok")

@@ -107,6 +107,7 @@ class PipelineConfig:
     # to min_working_side), it may be a 1.
     band_fraction: float = 0.3
     page_min_side: int = 200
+    strip_fill_fraction: float = 0.85   # a band this solid along a side is a margin on any image
     # A four-cornered shape this large both ways on a page is paper: a sheet
     # on a darker table, or an empty box of a form, when this solid or this
     # much of it lies along its outline.

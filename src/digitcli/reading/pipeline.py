@@ -185,7 +185,11 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
     # ...or a region that three sides of the page hold: the lit or the shaded part of a sheet
     band = (config.paper_shapes and min(height, width) >= config.page_min_side
             and (top_to_bottom or side_to_side or touches >= 3))
-    return bool(long_thin or hollow_frame or band)
+    # ...and, in an image of any size, a solid strip along one side: a
+    # scanner's black margin, a table's edge (a 1 cropped tightly spans the image)
+    strip = (config.paper_shapes and (top_to_bottom or side_to_side) and touches >= 3
+             and area >= config.strip_fill_fraction * w * h)
+    return bool(long_thin or hollow_frame or band or strip)
 
 
 def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
