@@ -112,8 +112,10 @@ class PipelineConfig:
     # on a darker table, or an empty box of a form, when this solid or this
     # much of it lies along its outline.
     quad_span_fraction: float = 0.25
+    quad_corner_tolerance: float = 0.04   # of the hull's perimeter: corners closer to a line than this merge
     quad_solidity: float = 0.85
     quad_outline_share: float = 0.75
+    quad_outline_band: float = 0.06       # of the shape's short side: how near its outline "along" is
     # Ruled or squared paper: rows (columns) whose ink covers this share of
     # the width (height) are a line; this many separate lines in one direction
     # are a ruling, and are taken out of the ink. One digit has at most two.

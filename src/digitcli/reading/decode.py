@@ -282,7 +282,7 @@ def decode_jpeg(data: bytes, size: tuple[int, int] | None, factor: int) -> tuple
     except ValueError:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
         return image, None
-    if warning.lower().startswith(HARMLESS_JPEG_WARNINGS):
+    if any(harmless in warning.lower() for harmless in HARMLESS_JPEG_WARNINGS):
         return image, None
     return image, f"damaged JPEG data ({warning[:1].lower() + warning[1:]})"
 

@@ -201,13 +201,13 @@ def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipel
     points = cv2.findNonZero(component)
     hull = cv2.convexHull(points)
     hull_area = cv2.contourArea(hull)
-    corners = cv2.approxPolyDP(hull, 0.04 * cv2.arcLength(hull, True), True)
+    corners = cv2.approxPolyDP(hull, config.quad_corner_tolerance * cv2.arcLength(hull, True), True)
     if len(corners) != 4 or hull_area <= 0:
         return False
     area = len(points)
     if area >= config.quad_solidity * hull_area:
         return True
-    band = max(3, round(0.06 * min(component.shape)))
+    band = max(3, round(config.quad_outline_band * min(component.shape)))
     outline = cv2.polylines(np.zeros_like(component), [hull], True, 255, 2 * band + 1)
     return np.count_nonzero(cv2.bitwise_and(component, outline)) >= config.quad_outline_share * area
 
