@@ -165,13 +165,15 @@ def digit_on_paper(digit: int, size: int = 200, seed: int = 0, ink=(30, 30, 30),
     return draw_digit(page, digit, (size // 2, size // 2), int(size * 0.6), ink, thickness, seed)
 
 
-BLANK_PAGES = ("hard shadow", "gutter", "crease", "gradient", "fold", "grid paper", "form box", "dark table")
+BLANK_PAGES = ("hard shadow", "gutter", "crease", "gradient", "fold", "grid paper", "form box", "dark table",
+               "punched holes")
 
 
 def blank_page(kind: str, seed: int) -> np.ndarray:
     """An empty sheet photographed as people do: a hard shadow across it, a
     book's gutter, a crease, a lighting gradient, a fold, squared paper, an
-    empty box of a form, a sheet lying on a dark table (BLANK_PAGES)."""
+    empty box of a form, a sheet lying on a dark table, a sheet's punched
+    holes (BLANK_PAGES)."""
     rng = np.random.default_rng(seed)
     height, width = int(rng.integers(400, 900)), int(rng.integers(300, 900))
     page = paper(height, width, seed=seed).astype(np.float32)
@@ -210,6 +212,10 @@ def blank_page(kind: str, seed: int) -> np.ndarray:
                             [rng.uniform(0.05, 0.25) * width, rng.uniform(0.75, 0.95) * height]], np.int32)
         sheet = cv2.fillPoly(np.zeros(page.shape[:2], np.uint8), [corners], 255) > 0
         page = np.where(sheet[:, :, None], page, table)
+    elif kind == "punched holes":
+        radius, x = int(min(height, width) * rng.uniform(0.015, 0.03)), int(width * rng.uniform(0.04, 0.08))
+        for share in (0.2, 0.5, 0.8)[:int(rng.integers(2, 4))]:
+            cv2.circle(page, (x, int(height * share)), radius, tuple(float(c) for c in rng.uniform(20, 60, 3)), -1)
     else:   # a fold: a dark line, and the far side a little in shadow
         fold = int(rng.uniform(0.3, 0.7) * height)
         page[fold:fold + 3] *= 0.7

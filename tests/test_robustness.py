@@ -240,8 +240,8 @@ def test_a_blank_page_is_no_digit(kind):
         assert result.status.value == "no digit", (result.number, result.confidence)
 
 
-@pytest.mark.parametrize("kind", ["grid paper", "form box"])
-def test_a_digit_on_squared_paper_or_in_a_form_box_is_read(kind):
+@pytest.mark.parametrize("kind", ["grid paper", "form box", "punched holes"])
+def test_a_digit_on_squared_paper_in_a_form_box_or_beside_holes_is_read(kind):
     from digitcli import Reader
 
     reader = Reader()

@@ -116,6 +116,9 @@ class PipelineConfig:
     quad_solidity: float = 0.85
     quad_outline_share: float = 0.75
     quad_outline_band: float = 0.06       # of the shape's short side: how near its outline "along" is
+    # A shape on a page this round and this solid is a blot (a punched hole, a stain).
+    blot_aspect: float = 1.6
+    blot_solidity: float = 0.9
     # Ruled or squared paper: rows (columns) whose ink covers this share of
     # the width (height) are a line; this many separate lines in one direction
     # are a ruling, and are taken out of the ink. One digit has at most two.

@@ -323,17 +323,32 @@ def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
 def is_paper(labels: np.ndarray, index: int, box: Box, area: int, margin: int,
              config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """Component `index` of a label image is paper, not ink: a line or an
-    edge, or, when large on a page, a sheet or a box (is_paper_quad, which
-    is not cheap, so only then)."""
+    edge; or, on a page, a solid round blot (a punched hole, a stain) or a
+    large sheet or box (is_paper_quad). The shape tests are not cheap, so
+    only shapes that could be such are tested."""
     if is_line_or_edge(box, area, labels.shape, margin, config):
         return True
     x, y, w, h = box
     height, width = labels.shape
-    span = config.quad_span_fraction
-    if not (config.paper_shapes and min(height, width) >= config.page_min_side
-            and w >= span * width and h >= span * height):
+    if not (config.paper_shapes and min(height, width) >= config.page_min_side):
         return False
-    return is_paper_quad((labels[y:y + h, x:x + w] == index).astype(np.uint8) * 255, config)
+    span = config.quad_span_fraction
+    large = w >= span * width and h >= span * height
+    round_ = 1 / config.blot_aspect <= w / h <= config.blot_aspect
+    if not (large or round_):
+        return False
+    component = (labels[y:y + h, x:x + w] == index).astype(np.uint8) * 255
+    if round_ and is_solid_blot(component, config):
+        return True
+    return large and is_paper_quad(component, config)
+
+
+def is_solid_blot(component: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """A filled round shape (its pixels fill its convex hull): a punched
+    hole, a stain, a dot. Every digit has a stroke, a hole or a tail."""
+    points = cv2.findNonZero(component)
+    hull_area = cv2.contourArea(cv2.convexHull(points))
+    return hull_area > 0 and len(points) >= config.blot_solidity * hull_area
 
 
 def stroke_width(mask: np.ndarray) -> float:
