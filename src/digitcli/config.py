@@ -125,6 +125,10 @@ class PipelineConfig:
     ruling_coverage: float = 0.6
     ruling_min_lines: int = 3
     ruling_gap_ratio: float = 2.5
+    # In a crop this much wider than tall (a field), a thin line across this
+    # share of its width is the field's line, even alone.
+    underline_aspect: float = 1.5
+    underline_coverage: float = 0.95
     stroke_keep_fraction: float = 0.04   # strokes this small beside the main one are specks
     reach_digit_fraction: float = 0.25   # ...and join it within this share of its size
     min_digit_pixels: int = 6            # a digit is at least this tall or wide...

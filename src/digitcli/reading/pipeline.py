@@ -249,6 +249,23 @@ def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SE
     return mask
 
 
+def remove_underline(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """A field's line (a cheque's or a form's baseline) across the whole
+    width of a wide crop, which the digits written on it touch: taken out,
+    except where a stroke crosses it, so that the digits come apart."""
+    long = np.count_nonzero(mask, axis=1) >= config.underline_coverage * mask.shape[1]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], long.astype(np.int8), [0]])))
+    rows = np.zeros_like(long)
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start <= config.line_thin_fraction * mask.shape[0]:
+            rows[start:stop] = True
+    if not rows.any():
+        return mask
+    mask = mask.copy()
+    _clear_lines(mask, rows)
+    return mask
+
+
 def _clear_lines(mask: np.ndarray, rows: np.ndarray) -> None:
     """Clear each run of `rows` in place, except across it where ink goes
     on both above and below it (a stroke crossing the line)."""
@@ -442,8 +459,11 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
         ink = remove_background(ink, config)
     mask = threshold_ink(ink, config)
-    if mask is not None and config.remove_ruling and min(mask.shape) >= config.page_min_side:
-        mask = remove_ruling(mask, ink, config)
+    if mask is not None and config.remove_ruling:
+        if min(mask.shape) >= config.page_min_side:
+            mask = remove_ruling(mask, ink, config)
+        elif mask.shape[1] >= config.underline_aspect * mask.shape[0]:
+            mask = remove_underline(mask, config)
     return InkMask(mask, size, scale_to_original, inverted)
 
 
