@@ -240,8 +240,8 @@ def test_a_blank_page_is_no_digit(kind):
         assert result.status.value == "no digit", (result.number, result.confidence)
 
 
-@pytest.mark.parametrize("kind", ["grid paper", "form box", "punched holes"])
-def test_a_digit_on_squared_paper_in_a_form_box_or_beside_holes_is_read(kind):
+@pytest.mark.parametrize("kind", ["grid paper", "form box", "punched holes", "dark table"])
+def test_a_digit_on_squared_paper_in_a_form_box_beside_holes_or_on_a_table_is_read(kind):
     from digitcli import Reader
 
     reader = Reader()
@@ -391,3 +391,16 @@ def test_digits_written_on_a_fields_line_come_apart():
         page = synthetic.draw_number(page, "109", (30, 34), 46, seed=seed, advance=0.75)
         result = reader.read(page)
         assert (result.number, result.status.value) == ("109", "ok")
+
+
+def test_a_large_round_digit_on_a_page_is_not_a_sheet():
+    """Four corners describe a sheet closely from any starting point; a
+    large 5 or 0 only loosely, so it stays ink."""
+    from digitcli import Reader
+
+    reader = Reader()
+    for digit in (0, 5, 2, 7, 4):
+        for seed in range(3):
+            page = synthetic.paper(480, 460, seed=seed)
+            page = synthetic.draw_digit(page, digit, (230, 240), 300, thickness=6, seed=seed, slant=0.0)
+            assert reader.read(page).number == str(digit)

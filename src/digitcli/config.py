@@ -112,10 +112,16 @@ class PipelineConfig:
     # on a darker table, or an empty box of a form, when this solid or this
     # much of it lies along its outline.
     quad_span_fraction: float = 0.25
-    quad_corner_tolerance: float = 0.04   # of the hull's perimeter: corners closer to a line than this merge
+    quad_corner_tolerance: float = 0.02   # of the hull's perimeter: corners closer to a line than this merge
+    quad_fit: float = 0.95                # the four corners' area covers this share of the hull's
     quad_solidity: float = 0.85
     quad_outline_share: float = 0.75
     quad_outline_band: float = 0.06       # of the shape's short side: how near its outline "along" is
+    quad_side_cover: float = 0.8          # an outline has ink along this share of each of its four sides
+    # A sheet on a table: its light four-cornered part covers at least this
+    # share of the photo (and leaves as much), around it the table's grey varies less than this.
+    sheet_min_share: float = 0.15
+    table_max_spread: float = 25.0
     # A shape on a page this round and this solid is a blot (a punched hole, a stain).
     blot_aspect: float = 1.6
     blot_solidity: float = 0.9

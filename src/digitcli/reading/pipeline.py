@@ -127,6 +127,41 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     return _border_says_dark_ink(gray)
 
 
+def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """A photo of a sheet lying on a darker table: the table, all round the
+    sheet, is painted the sheet's paper colour, so that the sheet's ink is
+    what is read (else the light sheet is taken for light ink on a dark
+    ground). Only when the light part is one large four-cornered shape, mostly
+    paper inside, and what lies around it is dark and plain: a shadow across
+    a page holds ink of its own, and a table does not."""
+    small = _resize_long_side(gray, config.background_side * 2)
+    threshold, light = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=4)
+    if count < 2:
+        return gray
+    index = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    hull = _hull((labels == index).astype(np.uint8) * 255)
+    sheet = cv2.fillConvexPoly(np.zeros_like(small), hull, 255) > 0
+    outside = ~sheet
+    x, y, w, h = cv2.boundingRect(hull)
+    touches = (x <= 1) + (y <= 1) + (x + w >= small.shape[1] - 1) + (y + h >= small.shape[0] - 1)
+    if not is_four_cornered(hull, config) or touches > 2 \
+            or not config.sheet_min_share <= sheet.mean() <= 1 - config.sheet_min_share:
+        return gray
+    paper = float(np.median(small[sheet]))
+    table = small[outside]
+    if paper <= threshold or float(np.median(table)) >= threshold or float(table.std()) > config.table_max_spread:
+        return gray
+    scale = gray.shape[1] / small.shape[1]
+    big_hull = np.round(hull.astype(np.float32) * scale).astype(np.int32)
+    full_sheet = cv2.fillConvexPoly(np.zeros_like(gray), big_hull, 255)
+    edge = 2 * int(np.ceil(scale)) + 1
+    full_sheet = cv2.erode(full_sheet, np.ones((edge, edge), np.uint8))   # the sheet's dark edge goes with the table
+    out = gray.copy()
+    out[full_sheet == 0] = round(paper)
+    return out
+
+
 def remove_background(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """Ink bright on dark: subtract the paper's slow shading (shadows, uneven
     light), estimated by a grey opening far wider than any stroke (a third
@@ -195,20 +230,27 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
 def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """A component (its pixels in its box, uint8) with four corners that is
     solid (a sheet lying on a darker table, its lit side seen as ink) or
-    only an outline (the sheet's edge once its shading is removed, an empty
-    box of a form). A written 0 is hollow too, but round: its hull has more
-    than four corners."""
+    only a closed outline (the sheet's edge once its shading is removed, an
+    empty box of a form). A written 0 is hollow too, but round; a 7 or a 4
+    is four-cornered, but its strokes run along two or three sides only."""
     hull = _hull(component)
     hull_area = cv2.contourArea(hull)
-    corners = cv2.approxPolyDP(hull, config.quad_corner_tolerance * cv2.arcLength(hull, True), True)
-    if len(corners) != 4 or hull_area <= 0:
+    if hull_area <= 0 or not is_four_cornered(hull, config):
         return False
     area = cv2.countNonZero(component)
     if area >= config.quad_solidity * hull_area:
         return True
     band = max(3, round(config.quad_outline_band * min(component.shape)))
     outline = cv2.polylines(np.zeros_like(component), [hull], True, 255, 2 * band + 1)
-    return np.count_nonzero(cv2.bitwise_and(component, outline)) >= config.quad_outline_share * area
+    if np.count_nonzero(cv2.bitwise_and(component, outline)) < config.quad_outline_share * area:
+        return False
+    near = cv2.dilate(component, np.ones((2 * band + 1, 2 * band + 1), np.uint8)) > 0
+    corners = cv2.approxPolyDP(hull, config.quad_corner_tolerance * cv2.arcLength(hull, True), True)[:, 0]
+    for start, end in zip(corners, np.roll(corners, -1, axis=0)):
+        points = np.linspace(start, end, 32).round().astype(int)
+        if near[points[:, 1], points[:, 0]].mean() < config.quad_side_cover:
+            return False   # a side with no ink along it: not a closed outline
+    return True
 
 
 def ruling_rows(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
@@ -366,6 +408,20 @@ def is_solid_blot(component: np.ndarray, config: PipelineConfig = SETTINGS.pipel
     return hull_area > 0 and cv2.countNonZero(component) >= config.blot_solidity * hull_area
 
 
+def is_four_cornered(hull: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """A convex hull that four corners describe closely (a sheet, a box,
+    seen at any angle), whichever hull point the simplification starts from;
+    a round digit (a 0, a 5) is four-cornered only loosely, and not from
+    every start."""
+    tolerance = config.quad_corner_tolerance * cv2.arcLength(hull, True)
+    area = cv2.contourArea(hull)
+    for start in (0, len(hull) // 3, 2 * len(hull) // 3):
+        corners = cv2.approxPolyDP(np.roll(hull, -start, axis=0), tolerance, True)
+        if len(corners) != 4 or cv2.contourArea(corners) < config.quad_fit * area:
+            return False
+    return True
+
+
 def _hull(component: np.ndarray) -> np.ndarray:
     """The convex hull of a shape, from its outline's points (far fewer
     than its pixels)."""
@@ -459,6 +515,8 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     gray = to_working_size(ink_channel(image, config), config)
     # The working copy may also have been decoded at reduced size.
     scale_to_original = size[0] / gray.shape[1]
+    if config.paper_shapes and min(gray.shape) >= config.page_min_side:
+        gray = sheet_on_table(gray, config)
     inverted = ink_is_dark(gray, config)
     ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
