@@ -131,9 +131,10 @@ def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
     """A photo of a sheet lying on a darker table: the table, all round the
     sheet, is painted the sheet's paper colour, so that the sheet's ink is
     what is read (else the light sheet is taken for light ink on a dark
-    ground). Only when the light part is one large four-cornered shape, mostly
-    paper inside, and what lies around it is dark and plain: a shadow across
-    a page holds ink of its own, and a table does not."""
+    ground). Only when the light part is one large four-cornered shape
+    touching at most two sides of the photo, mostly paper inside, and what
+    lies around it is dark and plain: a page's shaded part, which three
+    sides of the photo hold, or which holds ink, is left alone."""
     small = _resize_long_side(gray, config.background_side * 2)
     threshold, light = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=4)
