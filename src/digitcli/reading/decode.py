@@ -12,6 +12,7 @@ import io
 import math
 import os
 import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from ..config import SETTINGS, PipelineConfig
@@ -51,23 +52,31 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return struct.unpack(">II", data[16:24]) if len(data) >= 24 else None
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """The frame header (SOFn), skipping fill bytes (0xFF runs) before markers."""
+def jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """A JPEG's marker segments before its first scan, as (marker, body),
+    skipping fill bytes (0xFF runs) before markers; stops at what is not a
+    marker."""
     pos = 2
-    while pos + 9 < len(data):
-        if data[pos] != 0xFF:
-            return None
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
         while pos + 1 < len(data) and data[pos + 1] == 0xFF:   # fill bytes
             pos += 1
         marker = data[pos + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:   # markers without a body
             pos += 2
             continue
+        if marker in (0xDA, 0xD9):   # the scan, or the end
+            return
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
-            return width, height
+        yield marker, data[pos + 4:pos + 2 + length]
         pos += 2 + length
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The frame header (SOFn)."""
+    for marker, body in jpeg_segments(data):
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", body[1:5])
+            return width, height
     return None
 
 
@@ -217,20 +226,9 @@ def exif_orientation(data: bytes, fmt: str) -> int:
 
 
 def _jpeg_exif(data: bytes) -> bytes:
-    """The EXIF block of a JPEG's APP1 segment (before the first scan), or b""."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:   # a fill byte
-            pos += 1
-            continue
-        if marker in (0xDA, 0xD9):
-            break
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
-        if marker == 0xE1 and data[pos + 4:pos + 10] == b"Exif\0\0":
-            return data[pos + 4:pos + 2 + length]
-        pos += 2 + length
-    return b""
+    """The EXIF block of a JPEG's APP1 segment, or b""."""
+    return next((body for marker, body in jpeg_segments(data) if marker == 0xE1 and body.startswith(b"Exif\0\0")),
+                b"")
 
 
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
