@@ -237,8 +237,10 @@ def middle_ellipsis(text: str, width: int) -> str:
     keep = max(1, width - 1)
     head, tail = text[:keep // 3], text[-(keep - keep // 3):]
     while cell_len(head) + cell_len(tail) + 1 > width and (head or tail):   # wide characters
-        tail = tail[1:] if len(tail) >= len(head) else tail
-        head = head if len(tail) >= len(head) else head[:-1]
+        if len(tail) >= len(head):
+            tail = tail[1:]
+        else:
+            head = head[:-1]
     return head + "\u2026" + tail
 
 
