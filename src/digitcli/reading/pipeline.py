@@ -254,25 +254,27 @@ def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipel
     return True
 
 
-def ruling_rows(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
-    """The rows of a ruling (horizontal lines of ruled or squared paper) as
-    a boolean per row: runs of rows whose ink spans the width, each thin,
-    evenly spaced (no gap over ruling_gap_ratio times the usual one: a
-    sheet's tilted edge is a few runs side by side, then a sheet's width);
-    all False unless there are enough of them."""
-    long = np.count_nonzero(mask, axis=1) >= config.ruling_coverage * mask.shape[1]
+Run = tuple[int, int]   # rows start:stop
+
+
+def line_runs(mask: np.ndarray, coverage: float, thickest: float) -> list[Run]:
+    """Runs of rows whose ink covers `coverage` of the width: lines across
+    the image, each at most `thickest` rows thick."""
+    long = np.count_nonzero(mask, axis=1) >= coverage * mask.shape[1]
     edges = np.flatnonzero(np.diff(np.concatenate([[0], long.astype(np.int8), [0]])))
-    runs = [(start, stop) for start, stop in zip(edges[::2], edges[1::2])
-            if stop - start <= config.line_thin_fraction * mask.shape[0] / 2]
-    rows = np.zeros_like(long)
+    return [(start, stop) for start, stop in zip(edges[::2], edges[1::2]) if stop - start <= thickest]
+
+
+def ruling_runs(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> list[Run]:
+    """The horizontal lines of ruled or squared paper: thin lines across the
+    image, enough of them, evenly spaced (no gap over ruling_gap_ratio
+    times the usual one: a sheet's tilted edge is a few runs side by side,
+    then a sheet's width); none unless all that holds."""
+    runs = line_runs(mask, config.ruling_coverage, config.line_thin_fraction * mask.shape[0] / 2)
     if len(runs) < config.ruling_min_lines:
-        return rows
+        return []
     gaps = np.diff([(start + stop) / 2 for start, stop in runs])
-    if gaps.max() > config.ruling_gap_ratio * np.median(gaps):
-        return rows
-    for start, stop in runs:
-        rows[start:stop] = True
-    return rows
+    return [] if gaps.max() > config.ruling_gap_ratio * np.median(gaps) else runs
 
 
 def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
@@ -282,8 +284,8 @@ def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SE
     and below it is kept, so a digit written on the lines stays whole."""
     faint = cv2.compare(ink, histogram_percentile(histogram(ink), 50) + config.min_contrast / 2, cv2.CMP_GT)
     faint = cv2.bitwise_or(faint, mask)
-    rows, columns = ruling_rows(faint, config), ruling_rows(faint.T, config)
-    if not rows.any() and not columns.any():
+    rows, columns = ruling_runs(faint, config), ruling_runs(faint.T, config)
+    if not rows and not columns:
         return mask
     mask = mask.copy()
     _clear_lines(mask, rows)
@@ -295,29 +297,22 @@ def remove_underline(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipelin
     """A field's line (a cheque's or a form's baseline) across the whole
     width of a wide crop, which the digits written on it touch: taken out,
     except where a stroke crosses it, so that the digits come apart."""
-    long = np.count_nonzero(mask, axis=1) >= config.underline_coverage * mask.shape[1]
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], long.astype(np.int8), [0]])))
-    rows = np.zeros_like(long)
-    for start, stop in zip(edges[::2], edges[1::2]):
-        if stop - start <= config.line_thin_fraction * mask.shape[0]:
-            rows[start:stop] = True
-    if not rows.any():
+    runs = line_runs(mask, config.underline_coverage, config.line_thin_fraction * mask.shape[0])
+    if not runs:
         return mask
     mask = mask.copy()
-    _clear_lines(mask, rows)
+    _clear_lines(mask, runs)
     return mask
 
 
-def _clear_lines(mask: np.ndarray, rows: np.ndarray) -> None:
-    """Clear each run of `rows` in place, except across it where ink goes
-    on both above and below it (a stroke crossing the line)."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.astype(np.int8), [0]])))
-    height = mask.shape[0]
-    for start, stop in zip(edges[::2], edges[1::2]):
-        above = mask[start - 1] if start > 0 else np.zeros(mask.shape[1], mask.dtype)
-        below = mask[stop] if stop < height else np.zeros(mask.shape[1], mask.dtype)
-        crossing = (above > 0) & (below > 0)
-        mask[start:stop, ~crossing] = 0
+def _clear_lines(mask: np.ndarray, runs: list[Run]) -> None:
+    """Clear each run of rows in place, except across it where ink goes on
+    both above and below it (a stroke crossing the line)."""
+    blank = np.zeros(mask.shape[1], mask.dtype)
+    for start, stop in runs:
+        above = mask[start - 1] if start > 0 else blank
+        below = mask[stop] if stop < mask.shape[0] else blank
+        mask[start:stop, ~((above > 0) & (below > 0))] = 0
 
 
 def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
