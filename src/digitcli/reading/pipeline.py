@@ -146,7 +146,7 @@ def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
     outside = ~sheet
     x, y, w, h = cv2.boundingRect(hull)
     touches = (x <= 1) + (y <= 1) + (x + w >= small.shape[1] - 1) + (y + h >= small.shape[0] - 1)
-    if not is_four_cornered(hull, config) or touches > 2 \
+    if four_corners(hull, config) is None or touches > 2 \
             or not config.sheet_min_share <= sheet.mean() <= 1 - config.sheet_min_share:
         return gray
     paper = float(np.median(small[sheet]))
@@ -236,7 +236,8 @@ def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipel
     is four-cornered, but its strokes run along two or three sides only."""
     hull = _hull(component)
     hull_area = cv2.contourArea(hull)
-    if hull_area <= 0 or not is_four_cornered(hull, config):
+    corners = four_corners(hull, config) if hull_area > 0 else None
+    if corners is None:
         return False
     area = cv2.countNonZero(component)
     if area >= config.quad_solidity * hull_area:
@@ -246,7 +247,6 @@ def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipel
     if np.count_nonzero(cv2.bitwise_and(component, outline)) < config.quad_outline_share * area:
         return False
     near = cv2.dilate(component, np.ones((2 * band + 1, 2 * band + 1), np.uint8)) > 0
-    corners = cv2.approxPolyDP(hull, config.quad_corner_tolerance * cv2.arcLength(hull, True), True)[:, 0]
     for start, end in zip(corners, np.roll(corners, -1, axis=0)):
         points = np.linspace(start, end, 32).round().astype(int)
         if near[points[:, 1], points[:, 0]].mean() < config.quad_side_cover:
@@ -404,18 +404,20 @@ def is_solid_blot(component: np.ndarray, config: PipelineConfig = SETTINGS.pipel
     return hull_area > 0 and cv2.countNonZero(component) >= config.blot_solidity * hull_area
 
 
-def is_four_cornered(hull: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
-    """A convex hull that four corners describe closely (a sheet, a box,
-    seen at any angle), whichever hull point the simplification starts from;
-    a round digit (a 0, a 5) is four-cornered only loosely, and not from
-    every start."""
+def four_corners(hull: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
+    """The four corners (4x2) that describe a convex hull closely (a sheet,
+    a box, seen at any angle), whichever hull point the simplification
+    starts from; None for a round digit (a 0, a 5), which four corners fit
+    only loosely, and not from every start."""
     tolerance = config.quad_corner_tolerance * cv2.arcLength(hull, True)
     area = cv2.contourArea(hull)
+    found = None
     for start in (0, len(hull) // 3, 2 * len(hull) // 3):
         corners = cv2.approxPolyDP(np.roll(hull, -start, axis=0), tolerance, True)
         if len(corners) != 4 or cv2.contourArea(corners) < config.quad_fit * area:
-            return False
-    return True
+            return None
+        found = corners[:, 0] if found is None else found
+    return found
 
 
 def _hull(component: np.ndarray) -> np.ndarray:
