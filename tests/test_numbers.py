@@ -36,6 +36,32 @@ def test_spaced_digits_become_one_segment_each():
     assert not any(segment.space_before for segment in segments)
 
 
+def test_touching_digits_beside_another_are_cut_even_when_narrow():
+    """A 0 touching a 1 is narrower than a lone shape must be to be cut, but
+    beside a third digit the image is evidently a number: cut it."""
+    page = np.full((140, 200), 235, np.uint8)
+    cv2.ellipse(page, (60, 70), (22, 33), 0, 0, 360, 20, 6)
+    cv2.line(page, (86, 38), (82, 104), 20, 6)    # touching the 0
+    cv2.line(page, (100, 38), (97, 104), 20, 6)   # near, not touching
+    (segment,) = segment_number(ink_mask(page))
+    assert segment.nodes > 3   # cuts inside the touching pair, not only between the groups
+
+
+@pytest.mark.parametrize("text", ["35", "11", "907"])
+def test_a_register_column_rule_and_its_print_are_not_digits(reader, text):
+    """A register's row number beside a column rule (broken into dashes by
+    the scan) with small print at its foot: the rule and the print are
+    dropped, and the one-digit reading (the rule, the largest shape) does
+    not stand in for the number."""
+    page = synthetic.paper(260, 200, seed=5)
+    page = synthetic.draw_number(page, text, (30, 120), 40, (30, 30, 30), 4, seed=5)
+    for y in range(0, 260, 34):
+        cv2.line(page, (150, y), (151, y + 28), (40, 40, 40), 2)
+    cv2.putText(page, "Trykt for", (90, 252), cv2.FONT_HERSHEY_PLAIN, 0.8, (40, 40, 40), 1)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
 def test_dots_commas_and_dashes_are_not_digits():
     segments = segment_number(ink_mask(number_on_paper("25.130,-", seed=2)))
     assert len(segments) == 5

@@ -172,6 +172,7 @@ class NumberConfig:
     touch_gap: float = 0.15           # pieces closer than this may be one digit, or touching digits
     space_gap: float = 1.2            # a horizontal gap this wide separates two numbers
     line_overlap: float = 0.3         # segments sharing this share of their height are on one line
+    small_print: float = 0.4          # a line of marks this much smaller than the tallest line is print or noise
     split_aspect: float = 0.7         # a piece this much wider than tall, beside others, may be touching digits
     lone_split_aspect: float = 1.0    # ...and a piece alone in the image, this much wider
     max_cuts: int = 8                 # at most this many valley cuts in one piece...
@@ -179,6 +180,9 @@ class NumberConfig:
     min_width: float = 0.12           # a cut leaves at least this much on either side
     max_width: float = 1.4            # a candidate digit is at most this wide
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
+    rule_length: float = 3.0          # a thin upright piece this many times taller than the other pieces...
+    rule_thin: float = 0.25           # ...and at most this share of its height wide is a ruled line
+    rule_speck: float = 0.1           # (pieces smaller than this share of its height do not count)
 
 
 @dataclass(frozen=True)

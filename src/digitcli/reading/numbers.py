@@ -88,6 +88,30 @@ def _components(mask: np.ndarray, config: PipelineConfig, numbers: NumberConfig)
     return labels, pieces
 
 
+def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
+    """A register's or a form's column rule beside the number is ink but not
+    a digit: thin upright pieces in one column (a scanned rule breaks into
+    dashes) that span several times the height of the tallest other piece
+    (specks aside). Left in, a rule would merge with the digits beside it
+    and set the line's height, so that the digits pass for dots."""
+    chains: list[list[_Piece]] = []
+    for piece in sorted((p for p in pieces if p.w <= numbers.rule_thin * p.h), key=lambda p: p.y):
+        for chain in chains:
+            if _overlap(chain[-1], piece) >= 0.5 * min(chain[-1].w, piece.w):
+                chain.append(piece)
+                break
+        else:
+            chains.append([piece])
+    rules: set[int] = set()
+    for chain in chains:
+        span = max(p.bottom for p in chain) - min(p.y for p in chain)
+        members = {id(p) for p in chain}
+        others = [p.h for p in pieces if id(p) not in members and max(p.w, p.h) >= numbers.rule_speck * span]
+        if others and span >= numbers.rule_length * max(others):
+            rules |= members
+    return [piece for piece in pieces if id(piece) not in rules]
+
+
 def _overlap(a: _Piece, b: _Piece) -> int:
     """Horizontal overlap in pixels (negative: the gap between them)."""
     return min(a.right, b.right) - max(a.x, b.x)
@@ -264,9 +288,12 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     if ink.mask is None:
         return ()
     labels, pieces = _components(ink.mask, config, numbers)
+    pieces = _drop_rules(pieces, numbers)
     if not pieces:
         return ()
     lines = [(line, _typical_height(line)) for line in _lines(_merge_overlapping(pieces, numbers), numbers)]
+    tallest = max(typical for _, typical in lines)
+    lines = [(line, typical) for line, typical in lines if typical >= numbers.small_print * tallest]
     found_segments = [_segments_of_line(line, typical, numbers) for line, typical in lines]
     if sum(map(len, found_segments)) == 1:
         only = next(s for line in found_segments for s in line)
@@ -274,8 +301,9 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
             return ()   # one digit, nothing to cut: the one-digit reading is the reading
     # A lone shape is cut only when it is clearly wider than a digit: a
     # letter cut anywhere has pieces that look like digits. Beside other
-    # digits (a number, evidently), narrower groups are cut too.
-    lone = sum(map(len, found_segments)) == 1
+    # pieces (a number, evidently), narrower groups are cut too.
+    all_segments = [s for line in found_segments for s in line]
+    lone = len(all_segments) == 1 and len(all_segments[0].groups) == 1
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):

@@ -35,7 +35,7 @@ from .classifier import Classifier
 from .decode import decode_image, image_dimensions
 from .inputs import empty_folder_message
 from .numbers import Segment, segment_number
-from .pipeline import Prepared, ink_mask, prepare_digit
+from .pipeline import Box, Prepared, ink_mask, prepare_digit
 from .result import DigitRead, Result, Status
 
 Source = str | Path | bytes | np.ndarray
@@ -212,6 +212,21 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
             result.status = Status.LOW_CONFIDENCE   # a damaged image's reading is a guess
 
 
+def _same_ink(box: Box | None, boxes: list[Box]) -> bool:
+    """Whether the one digit's box and the number's digits' boxes enclose
+    mostly the same ink (intersection over union at least a half): the same
+    shape read two ways. A register's column rule, say, can be the one-digit
+    pipeline's largest shape while the digits read beside it."""
+    if box is None or not boxes:
+        return False
+    left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    right, bottom = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    x, y, w, h = box
+    inside = max(0, min(right, x + w) - max(left, x)) * max(0, min(bottom, y + h) - max(top, y))
+    union = w * h + (right - left) * (bottom - top) - inside
+    return inside >= 0.5 * union
+
+
 def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], config: PredictConfig) -> None:
     """Decide between the one-digit reading and the number, and fill in the result."""
     prepared = result.prepared
@@ -232,6 +247,7 @@ def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], 
         cuts = len(reading) - 1 if one_segment else 0
         number_score = sum(float(np.log(max(p.max(), 1e-12))) for _, p, _ in reading) - penalty * cuts
         if (one_segment or prepared.ink_share >= config.one_digit_ink) and \
+                _same_ink(prepared.box, [glyph.box for glyph, _, _ in reading]) and \
                 float(np.log(max(single.max(), 1e-12))) >= number_score:
             reading = reading[:1]
     if single is not None and (config.digits == 1 or len(reading) <= 1):
