@@ -197,6 +197,7 @@ class PredictConfig:
     digits: int | None = None        # read exactly this many digits; None: however many there are
     split_penalty: float = 0.5       # log-probability each digit of a number's reading costs: a cut must earn its keep
     one_digit_ink: float = 0.85      # a one-digit reading holding this share of the ink may outweigh a number
+    same_ink: float = 0.5            # ...if its box and the number's overlap this much (intersection over union)
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

@@ -212,9 +212,9 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
             result.status = Status.LOW_CONFIDENCE   # a damaged image's reading is a guess
 
 
-def _same_ink(box: Box | None, boxes: list[Box]) -> bool:
+def _same_ink(box: Box | None, boxes: list[Box], overlap: float) -> bool:
     """Whether the one digit's box and the number's digits' boxes enclose
-    mostly the same ink (intersection over union at least a half): the same
+    mostly the same ink (intersection over union at least `overlap`): the same
     shape read two ways. A register's column rule, say, can be the one-digit
     pipeline's largest shape while the digits read beside it."""
     if box is None or not boxes:
@@ -224,7 +224,7 @@ def _same_ink(box: Box | None, boxes: list[Box]) -> bool:
     x, y, w, h = box
     inside = max(0, min(right, x + w) - max(left, x)) * max(0, min(bottom, y + h) - max(top, y))
     union = w * h + (right - left) * (bottom - top) - inside
-    return inside >= 0.5 * union
+    return inside >= overlap * union
 
 
 def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], config: PredictConfig) -> None:
@@ -247,7 +247,7 @@ def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], 
         cuts = len(reading) - 1 if one_segment else 0
         number_score = sum(float(np.log(max(p.max(), 1e-12))) for _, p, _ in reading) - penalty * cuts
         if (one_segment or prepared.ink_share >= config.one_digit_ink) and \
-                _same_ink(prepared.box, [glyph.box for glyph, _, _ in reading]) and \
+                _same_ink(prepared.box, [glyph.box for glyph, _, _ in reading], config.same_ink) and \
                 float(np.log(max(single.max(), 1e-12))) >= number_score:
             reading = reading[:1]
     if single is not None and (config.digits == 1 or len(reading) <= 1):
