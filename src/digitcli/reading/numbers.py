@@ -2,8 +2,9 @@
 
 Recognition-guided segmentation. The ink's connected components are grouped
 into segments (pieces that overlap horizontally belong to one digit: a 5's
-flag, a 7's bar, a broken stroke); dots, commas and dashes, shorter than the
-line's digits, are separators and dropped; segments on one line are read
+flag, a 7's bar, a broken stroke); a form's column rule and lines of small
+print are not digits; dots, commas and dashes, shorter than the line's
+digits, are separators and dropped; segments on one line are read
 left to right, lines top to bottom. Each segment is a lattice: its nodes
 are the places it may be cut (between its pieces, and at the valleys of a
 wide piece's column profile, where touching digits meet), and every span
@@ -88,6 +89,11 @@ def _components(mask: np.ndarray, config: PipelineConfig, numbers: NumberConfig)
     return labels, pieces
 
 
+def _overlap(a: _Piece, b: _Piece) -> int:
+    """Horizontal overlap in pixels (negative: the gap between them)."""
+    return min(a.right, b.right) - max(a.x, b.x)
+
+
 def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
     """A register's or a form's column rule beside the number is ink but not
     a digit: thin upright pieces in one column (a scanned rule breaks into
@@ -110,11 +116,6 @@ def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
         if others and span >= numbers.rule_length * max(others):
             rules |= members
     return [piece for piece in pieces if id(piece) not in rules]
-
-
-def _overlap(a: _Piece, b: _Piece) -> int:
-    """Horizontal overlap in pixels (negative: the gap between them)."""
-    return min(a.right, b.right) - max(a.x, b.x)
 
 
 def _merge_overlapping(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
@@ -295,15 +296,13 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     tallest = max(typical for _, typical in lines)
     lines = [(line, typical) for line, typical in lines if typical >= numbers.small_print * tallest]
     found_segments = [_segments_of_line(line, typical, numbers) for line, typical in lines]
-    if sum(map(len, found_segments)) == 1:
-        only = next(s for line in found_segments for s in line)
-        if len(only.groups) == 1 and only.box.w <= numbers.lone_split_aspect * only.box.h:
-            return ()   # one digit, nothing to cut: the one-digit reading is the reading
     # A lone shape is cut only when it is clearly wider than a digit: a
     # letter cut anywhere has pieces that look like digits. Beside other
     # pieces (a number, evidently), narrower groups are cut too.
     all_segments = [s for line in found_segments for s in line]
     lone = len(all_segments) == 1 and len(all_segments[0].groups) == 1
+    if lone and all_segments[0].box.w <= numbers.lone_split_aspect * all_segments[0].box.h:
+        return ()   # one digit, nothing to cut: the one-digit reading is the reading
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):
