@@ -36,9 +36,7 @@ def digit_ink(path: Path) -> np.ndarray | None:
     """The digit's ink (uint8, white on black, cropped), or None."""
     image, size = decode_image(path.read_bytes())
     ink = ink_mask(image, size)
-    if ink.mask is None:
-        return None
-    kept = select_digit(ink.mask)
+    kept = select_digit(ink)
     if kept is None:
         return None
     x, y, w, h = cv2.boundingRect(kept)

@@ -62,6 +62,21 @@ def test_a_register_column_rule_and_its_print_are_not_digits(reader, text):
     assert result.number == text and result.status is Status.OK
 
 
+@pytest.mark.parametrize("text", ["35", "11", "907"])
+def test_a_full_stop_does_not_join_the_print_below_it(reader, text):
+    """A register's row number with a full stop, and small print far below
+    it: the full stop is not the print's bar (as a 5's flag is its body's),
+    else the two make one tall shape beside which the number is small print."""
+    page = synthetic.paper(210, 140, seed=6)
+    page = synthetic.draw_number(page, text, (20, 75), 30, (30, 30, 30), 3, seed=6)
+    stop = 24 + 23 * len(text)
+    cv2.rectangle(page, (stop, 72), (stop + 3, 74), (30, 30, 30), -1)
+    cv2.putText(page, "Trykt", (stop - 8, 190), cv2.FONT_HERSHEY_PLAIN, 0.8, (40, 40, 40), 1)
+    cv2.line(page, (65, 202), (139, 202), (40, 40, 40), 2)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
 def test_dots_commas_and_dashes_are_not_digits():
     segments = segment_number(ink_mask(number_on_paper("25.130,-", seed=2)))
     assert len(segments) == 5

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
-from .pipeline import Box, InkMask, digit_image, ink_components, is_paper
+from .pipeline import Box, InkMask, digit_image
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,15 @@ class _Piece:
         self.x, self.y, self.w, self.h = x, y, right - x, bottom - y
 
 
-def _components(mask: np.ndarray, config: PipelineConfig, numbers: NumberConfig) -> tuple[np.ndarray, list[_Piece]]:
+def _components(ink: InkMask, config: PipelineConfig, numbers: NumberConfig) -> tuple[np.ndarray, list[_Piece]]:
     """The ink's components, less specks, ruled lines, frames and background."""
-    labels, found, margin = ink_components(mask, config)
-    height, width = mask.shape
+    components = ink.components(config)
+    labels, margin = components.labels, components.margin
+    height, width = ink.mask.shape
     pieces = []
-    for index, (x, y, w, h), area in found:
+    for index, (x, y, w, h), area, paper in components.found:
         touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
-        if is_paper(labels, index, (x, y, w, h), area, margin, config):
+        if paper:
             continue
         if touches >= 2 and area >= numbers.background_area * height * width:
             continue   # a scanner's black margin, a table's edge
@@ -131,7 +132,8 @@ def _merge_overlapping(pieces: list[_Piece], numbers: NumberConfig) -> list[_Pie
             first, second = pieces[a], pieces[b]
             gap_y = max(first.y, second.y) - min(first.bottom, second.bottom)   # negative: they overlap
             upper, lower = sorted((first, second), key=lambda p: p.y)
-            bar_above = upper.h < numbers.mark_height * lower.h   # a 5's flag, a 7's bar, high above
+            # A 5's flag, a 7's bar, high above, but not a mark of another line:
+            bar_above = upper.h < numbers.mark_height * lower.h and gap_y <= lower.h
             if (_overlap(first, second) >= numbers.overlap_to_merge * min(first.w, second.w)
                     and (gap_y <= numbers.stack_gap * max(first.h, second.h) or bar_above)):
                 pieces[a].merge(pieces[b])
@@ -288,7 +290,7 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     """An image's ink -> its segments, line by line, left to right."""
     if ink.mask is None:
         return ()
-    labels, pieces = _components(ink.mask, config, numbers)
+    labels, pieces = _components(ink, config, numbers)
     pieces = _drop_rules(pieces, numbers)
     if not pieces:
         return ()

@@ -14,7 +14,7 @@ Decoding bytes into an image is decode.py's job.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -315,11 +315,19 @@ def _clear_lines(mask: np.ndarray, runs: list[Run]) -> None:
         mask[start:stop, ~((above > 0) & (below > 0))] = 0
 
 
-def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
-                   ) -> tuple[np.ndarray, list[tuple[int, Box, int]], int]:
-    """The mask's connected components bigger than a speck, as (label, box,
-    area), with the label image and the margin within which a component
-    touches the frame."""
+@dataclass(frozen=True)
+class Components:
+    """The ink's connected components bigger than a speck: the label image,
+    each one's (label, box, area, is paper), and the margin within which a
+    component touches the frame."""
+
+    labels: np.ndarray
+    found: list[tuple[int, Box, int, bool]]
+    margin: int
+
+
+def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> Components:
+    """The mask's components, each tested for paper (is_paper) once."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     height, width = mask.shape
     min_area = max(4, config.min_component_fraction * height * width)
@@ -328,21 +336,23 @@ def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
     for index in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[index])
         if area >= min_area:
-            found.append((index, (x, y, w, h), area))
-    return labels, found, margin
+            box = (x, y, w, h)
+            found.append((index, box, area, is_paper(labels, index, box, area, margin, config)))
+    return Components(labels, found, margin)
 
 
-def select_digit(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
+def select_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
     """Keep the components that make the digit: the largest plausible one and
     the strokes near it (a 5's flag, a 7's bar); drop specks, edges, lines.
     Returns a mask of the kept pixels, or None when nothing digit-like is left."""
-    labels, found, margin = ink_components(mask, config)
+    if ink.mask is None:
+        return None
+    components = ink.components(config)
+    labels, candidates = components.labels, components.found
     count = int(labels.max()) + 1
     if count <= 1:
         return None
-    height, width = mask.shape
-    candidates = [(index, box, area, is_paper(labels, index, box, area, margin, config))
-                  for index, box, area in found]
+    height, width = ink.mask.shape
     plausible = [c for c in candidates if not c[3]] or ([] if config.paper_shapes else candidates)
     if not plausible:
         return None
@@ -496,6 +506,14 @@ class InkMask:
     size: tuple[int, int]         # the original image's (width, height)
     scale_to_original: float      # working pixels -> original pixels
     inverted: bool                # True when the ink was dark on light paper
+    _components: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def components(self, config: PipelineConfig = SETTINGS.pipeline) -> Components:
+        """The mask's components (ink_components), found once: the one-digit
+        and the number readings both start from them."""
+        if config not in self._components:
+            self._components[config] = ink_components(self.mask, config)
+        return self._components[config]
 
     def box_in_original(self, box: Box) -> Box:
         x, y, w, h = box
@@ -548,7 +566,7 @@ def prepare_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
                   convention: ImageConvention = SETTINGS.image) -> Prepared:
     """One digit from an image's ink: the largest plausible shape and the
     strokes near it."""
-    digit_mask = select_digit(ink.mask, config) if ink.mask is not None else None
+    digit_mask = select_digit(ink, config)
     if digit_mask is None:
         return Prepared(None, None, ink.size, ink.inverted)
     digit, box = digit_image(digit_mask, config, convention)
