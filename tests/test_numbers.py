@@ -72,7 +72,6 @@ def test_a_full_stop_does_not_join_the_print_below_it(reader, text):
     stop = 24 + 23 * len(text)
     cv2.rectangle(page, (stop, 72), (stop + 3, 74), (30, 30, 30), -1)
     cv2.putText(page, "Trykt", (stop - 8, 190), cv2.FONT_HERSHEY_PLAIN, 0.8, (40, 40, 40), 1)
-    cv2.line(page, (65, 202), (139, 202), (40, 40, 40), 2)
     result = reader.read(page)
     assert result.number == text and result.status is Status.OK
 
