@@ -6,7 +6,8 @@ flags; on drawings of non-digits (letters, symbols, shapes;
 digitcli/train/outliers.py) the share below --min-confidence, for the
 families seen in training and for held-out ones; and on wrong segmentations
 of numbers (two touching digits, a digit with part of its neighbour).
-Models are run side by side, e.g. before and after a retraining.
+Every probability is predict's: after its second look at unsure digits
+(runner.second_look). Models are run side by side, e.g. before and after a retraining.
 
     python bench/bench_confidence.py [--model models/digitcli.onnx ...] [--labelled DIR] [--non-digits DIR]
 """
@@ -24,6 +25,7 @@ from digitcli.calibration import calibration_error
 from digitcli.config import SETTINGS
 from digitcli.evaluation.labelled import find_labelled_images
 from digitcli.mnist import load_mnist
+from digitcli.reading.runner import second_look
 from digitcli.train.outliers import non_digits, number_pieces
 
 NON_DIGITS = 2000
@@ -51,7 +53,8 @@ def main() -> None:
         classifier = reader.classifier
         raw = dataclasses.replace(classifier, temperature=1.0)
         digits, labels, groups = prepared_digits(reader, items)
-        calibrated, uncalibrated = classifier.probabilities(digits), raw.probabilities(digits)
+        calibrated = second_look(digits, classifier.probabilities(digits), classifier)
+        uncalibrated = second_look(digits, raw.probabilities(digits), raw)
         print(f"\n{model} (temperature {classifier.temperature:.3f}, --min-confidence {threshold})")
         print(f"  {'set':36} {'images':>6} {'accuracy':>9} {'flagged':>9} {'ECE raw':>8} {'ECE calibrated':>15}")
         for group in [*sorted(set(groups)), "all"]:
@@ -66,7 +69,7 @@ def main() -> None:
             print(f"  {'real non-digits (' + args.non_digits.name + ')':36} {len(results):6d} {'':9} "
                   f"{np.mean([r.flagged for r in results]):9.1%}")
         for name, images in drawings.items():
-            confidence = classifier.probabilities(images).max(axis=1)
+            confidence = second_look(images, classifier.probabilities(images), classifier).max(axis=1)
             print(f"  {name:36} {len(images):6d} {'':9} {np.mean(confidence < threshold):9.1%}   "
                   f"(median confidence {np.median(confidence):.2f})")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import synthetic
 from conftest import SHIPPED_MODEL, write_image
 
 from digitcli import Reader, Result, Status
+from digitcli.config import SETTINGS
+from digitcli.reading.runner import second_look, zoomed
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +66,37 @@ def test_options_reach_the_results(tmp_path):
     strict = Reader(SHIPPED_MODEL, min_confidence=1.0, top_k=3).read(path)
     assert strict.status is Status.LOW_CONFIDENCE and len(strict.top_k) == 3
     assert strict.as_record(with_top_k=True)["top_k"][0]["digit"] == strict.digit
+
+
+def test_zoomed_scales_a_digit_about_the_centre():
+    square = np.zeros((28, 28), np.float32)
+    square[9:19, 9:19] = 1.0   # 10x10, centred
+    for factor in (1.1, 0.9):
+        view = zoomed(square, factor)
+        assert view.sum() == pytest.approx((10 * factor) ** 2, rel=0.01)   # the ink's area scales as factor squared
+        moments = cv2.moments(view)
+        assert (moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]) == pytest.approx((13.5, 13.5))
+
+
+def test_a_second_look_averages_only_unsure_readings_with_their_zoomed_views(reader):
+    digits = np.stack([reader.read(synthetic.digit_on_paper(d, 200, seed=d)).digits[0].image for d in (3, 5)])
+    sure = np.full(10, 0.0005, np.float32)
+    sure[3] = 0.9955
+    unsure = np.full(10, 0.04, np.float32)
+    unsure[5] = 0.64
+    probabilities = np.stack([sure, unsure])
+    config = SETTINGS.predict
+    looked = second_look(digits, probabilities, reader.classifier, config)
+    views = reader.classifier.probabilities(np.stack([zoomed(digits[1], z) for z in config.second_look_zooms]))
+    assert np.array_equal(looked[0], sure)   # a sure reading is not looked at again
+    assert looked[1] == pytest.approx((unsure + views.sum(axis=0)) / (1 + len(views)), abs=1e-6)
+    assert np.array_equal(second_look(digits, probabilities, reader.classifier,
+                                      dataclasses.replace(config, second_look_zooms=())), probabilities)
+    assert np.array_equal(probabilities[1], unsure)   # the caller's array is left as it was
+
+
+def test_predict_reads_sure_digits_alike_with_or_without_a_second_look(reader):
+    photo = synthetic.digit_on_paper(6, 220, seed=4)
+    plain, looked = reader.configured(second_look_zooms=()).read(photo), reader.read(photo)
+    assert plain.confidence >= SETTINGS.predict.second_look_below
+    assert (looked.number, looked.confidence, looked.status) == (plain.number, plain.confidence, plain.status)

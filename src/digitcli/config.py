@@ -198,6 +198,11 @@ class PredictConfig:
     split_penalty: float = 0.5       # log-probability each digit of a number's reading costs: a cut must earn its keep
     one_digit_ink: float = 0.85      # a one-digit reading holding this share of the ink may outweigh a number
     same_ink: float = 0.5            # ...if its box and the number's overlap this much (intersection over union)
+    # A digit read with less than this is read again zoomed in and out, and
+    # the three readings averaged: a digit reads the same, a letter that
+    # only resembles one often does not (runner.second_look).
+    second_look_below: float = 0.99
+    second_look_zooms: tuple[float, ...] = (0.9, 1.1)
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

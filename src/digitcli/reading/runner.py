@@ -189,8 +189,10 @@ def choose_reading(segments: tuple[Segment, ...], scores: list[dict[tuple[int, i
 
 
 def classify(results: list[Result], classifier: Classifier, config: PredictConfig = SETTINGS.predict) -> None:
-    """Fill in the readings of a batch of results with one call to the model:
-    each one-digit image, and every candidate digit of every number."""
+    """Fill in the readings of a batch of results: one call to the model for
+    each one-digit image and every candidate digit of every number, then one
+    more for a second look at the digits read with less than
+    `second_look_below`."""
     images, owners = [], []
     for result in results:
         prepared = result.prepared
@@ -204,12 +206,67 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
     if not images:
         return
     probabilities = iter(classifier.probabilities(np.stack(images)))
+    readings = []
     for result in owners:
         single = next(probabilities) if result.prepared.found else None
         glyph_probs = [{edge: next(probabilities) for edge in segment.glyphs} for segment in result.prepared.segments]
-        _settle(result, single, glyph_probs, config)
+        readings.append(choose_digits(result.prepared, single, glyph_probs, config))
+    chosen = [candidate for reading in readings for candidate in reading.digits]
+    if chosen:
+        looked = second_look(np.stack([c.image for c in chosen]), np.stack([c.probabilities for c in chosen]),
+                             classifier, config)
+        for candidate, probabilities in zip(chosen, looked):
+            candidate.probabilities = probabilities
+    for result, reading in zip(owners, readings):
+        fill_result(result, reading, config)
         if result.prepared.damage and result.status is Status.OK:
             result.status = Status.LOW_CONFIDENCE   # a damaged image's reading is a guess
+
+
+@dataclass
+class Candidate:
+    """One digit of a reading before it is settled: where it is, what the
+    model saw and its probabilities for each digit."""
+
+    box: Box | None
+    image: np.ndarray
+    probabilities: np.ndarray
+    space_before: bool = False
+
+
+@dataclass
+class Reading:
+    """The digits chosen for one image, left to right, and whether there
+    are as many as --digits asked for."""
+
+    digits: list[Candidate]
+    count_met: bool = True
+
+
+def zoomed(digit: np.ndarray, factor: float) -> np.ndarray:
+    """The 28x28 digit scaled by `factor` about its centre (where the
+    pipeline put its centre of mass), as a writer's larger or smaller hand."""
+    size = digit.shape[0]
+    centre = (size - 1) / 2
+    matrix = cv2.getRotationMatrix2D((centre, centre), 0, factor)
+    return cv2.warpAffine(np.asarray(digit, np.float32), matrix, (size, size), flags=cv2.INTER_LINEAR)
+
+
+def second_look(digits: np.ndarray, probabilities: np.ndarray, classifier: Classifier,
+                config: PredictConfig = SETTINGS.predict) -> np.ndarray:
+    """Test-time augmentation where it matters: each digit read with less
+    than `second_look_below` is read again zoomed in and out, and the views'
+    probabilities are averaged. A digit reads much the same under a zoom; a
+    letter or a symbol that only resembles one often does not, and its
+    confidence falls. Sure readings (most of them) cost nothing more."""
+    zooms = config.second_look_zooms
+    unsure = np.flatnonzero(probabilities.max(axis=1) < config.second_look_below)
+    if not len(unsure) or not zooms:
+        return probabilities
+    views = classifier.probabilities(np.stack([zoomed(digits[i], z) for i in unsure for z in zooms]))
+    looked = probabilities.copy()
+    looked[unsure] = (probabilities[unsure] + views.reshape(len(unsure), len(zooms), -1).sum(axis=1)) / (1 + len(zooms))
+    return looked
 
 
 def _same_ink(box: Box | None, boxes: list[Box], overlap: float) -> bool:
@@ -227,15 +284,16 @@ def _same_ink(box: Box | None, boxes: list[Box], overlap: float) -> bool:
     return inside >= overlap * union
 
 
-def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], config: PredictConfig) -> None:
-    """Decide between the one-digit reading and the number, and fill in the result."""
-    prepared = result.prepared
+def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: list[dict],
+                  config: PredictConfig) -> Reading:
+    """Decide between the one-digit reading and the number's best path."""
     segments = prepared.segments
     penalty = config.split_penalty
     scores = [{edge: float(np.log(max(p.max(), 1e-12))) - penalty for edge, p in probs.items()}
               for probs in glyph_probs]
     paths, count_met = choose_reading(segments, scores, config.digits) if segments else ([], True)
-    reading = [(segment.glyphs[edge], probs[edge], position == 0 and segment.space_before)
+    reading = [Candidate(segment.glyphs[edge].box, segment.glyphs[edge].digit, probs[edge],
+                         position == 0 and segment.space_before)
                for segment, probs, path in zip(segments, glyph_probs, paths)
                for position, edge in enumerate(path)]
     one_segment = len({id(segment) for segment, path in zip(segments, paths) if path}) <= 1
@@ -245,33 +303,33 @@ def _settle(result: Result, single: np.ndarray | None, glyph_probs: list[dict], 
         # bar) that the cuts only seemed to read? The more probable reading
         # wins, each cut in a shape paying its penalty.
         cuts = len(reading) - 1 if one_segment else 0
-        number_score = sum(float(np.log(max(p.max(), 1e-12))) for _, p, _ in reading) - penalty * cuts
+        number_score = sum(float(np.log(max(c.probabilities.max(), 1e-12))) for c in reading) - penalty * cuts
         if (one_segment or prepared.ink_share >= config.one_digit_ink) and \
-                _same_ink(prepared.box, [glyph.box for glyph, _, _ in reading], config.same_ink) and \
+                _same_ink(prepared.box, [c.box for c in reading], config.same_ink) and \
                 float(np.log(max(single.max(), 1e-12))) >= number_score:
             reading = reading[:1]
     if single is not None and (config.digits == 1 or len(reading) <= 1):
         # One digit: the one-digit pipeline (all of a digit's strokes, however far apart) reads it.
-        top = _top(single, config.top_k)
-        result.digit, result.confidence = top[0]
-        result.top_k = top
-        result.number = str(result.digit)
-        result.digits = [DigitRead(result.digit, result.confidence, prepared.box, prepared.digit, top)]
-        result.status = Status.OK if result.confidence >= config.min_confidence else Status.LOW_CONFIDENCE
-        return
-    if not reading:
+        return Reading([Candidate(prepared.box, prepared.digit, single)])
+    return Reading(reading, count_met)
+
+
+def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None:
+    """The result's fields from the chosen digits: the number left to right,
+    its confidence the product of its digits'."""
+    if not reading.digits:
         result.status = Status.NO_DIGIT
         return
-    result.digits = [DigitRead(*_top(probs, 1)[0], glyph.box, glyph.digit, _top(probs, config.top_k))
-                     for glyph, probs, _ in reading]
+    result.digits = [DigitRead(*_top(c.probabilities, 1)[0], c.box, c.image, _top(c.probabilities, config.top_k))
+                     for c in reading.digits]
     text = ""
-    for position, (read, (_, _, space)) in enumerate(zip(result.digits, reading)):
-        text += (" " if space and position and config.digits is None else "") + str(read.digit)
+    for position, (read, candidate) in enumerate(zip(result.digits, reading.digits)):
+        text += (" " if candidate.space_before and position and config.digits is None else "") + str(read.digit)
     result.number = text
     result.confidence = float(np.prod([read.confidence for read in result.digits]))
     result.digit = result.digits[0].digit if len(result.digits) == 1 else None
     result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
-    confident = result.confidence >= config.min_confidence and count_met
+    confident = result.confidence >= config.min_confidence and reading.count_met
     result.status = Status.OK if confident else Status.LOW_CONFIDENCE
 
 
