@@ -3,6 +3,11 @@ real-world dev set repeated (4 times by default), by worker count, with the
 thread engine (the old one) and worker processes, side by side in one run:
 images per second, the speed-up over one worker, and peak memory of the
 whole process tree (PSS, so that pages the workers share count once).
+Then a replay: each image's reading time, measured here on one core, put
+through predict's chunking (chunks closed at `chunk_size` images, or also
+at `chunk_bytes`) and handed to W workers as they come free: the speed-up
+the schedule alone allows, without start-up or contention, to compare with
+the measured one.
 
     python bench/bench_scale.py [--images DIR] [--repeat 4] [--workers 1,2,4,...]
 """
@@ -10,6 +15,7 @@ whole process tree (PSS, so that pages the workers share count once).
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 import subprocess
 import sys
@@ -19,6 +25,8 @@ import time
 from pathlib import Path
 
 from benchlib import DEV_SET, tree_memory_mb
+
+from digitcli.config import SETTINGS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -48,6 +56,42 @@ def measure(list_file: str, workers: int, engine: str) -> tuple[float, float]:
     return seconds, peak
 
 
+def reading_seconds(paths: list[str]) -> dict[str, float]:
+    """Each distinct image's time to read end to end, on this core."""
+    import cv2
+
+    from digitcli import Reader
+    from digitcli.reading.runner import as_item, classify, prepare_item
+
+    cv2.setNumThreads(1)
+    reader = Reader()
+    seconds = {}
+    for path in dict.fromkeys(paths):
+        start = time.perf_counter()
+        classify([prepare_item(as_item(path))], reader.classifier, reader.config)
+        seconds[path] = time.perf_counter() - start
+    return seconds
+
+
+def chunk_seconds(paths: list[str], seconds: dict[str, float], size: int, limit: float) -> list[float]:
+    """The chunks predict hands out, as their reading times."""
+    chunks, current, count, held = [], 0.0, 0, 0
+    for path in paths:
+        current, count, held = current + seconds[path], count + 1, held + os.path.getsize(path)
+        if count >= size or held >= limit:
+            chunks.append(current)
+            current, count, held = 0.0, 0, 0
+    return chunks + ([current] if count else [])
+
+
+def replayed_speedup(chunks: list[float], workers: int) -> float:
+    """One worker's time over W workers', each taking the next chunk when free."""
+    free = [0.0] * workers
+    for chunk in chunks:
+        heapq.heappush(free, heapq.heappop(free) + chunk)
+    return sum(chunks) / max(free)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, default=DEV_SET)
@@ -71,6 +115,14 @@ def main() -> None:
             print(f"  {workers:7d} {engine:>9} {seconds:8.2f} {rate:9.0f} {rate / base[engine]:11.2f}x "
                   f"{peak:7.0f} MB", flush=True)
     os.unlink(handle.name)
+    seconds = reading_seconds(images)
+    config = SETTINGS.predict
+    print(f"replay of the chunk schedule ({sum(seconds[p] for p in images):.1f} s on one core):")
+    for name, limit in ((f"chunks of {config.chunk_size} images", float("inf")),
+                        (f"...or {config.chunk_bytes:,} bytes (predict)", config.chunk_bytes)):
+        chunks = chunk_seconds(images, seconds, config.chunk_size, limit)
+        print(f"  {name:34}" + "".join(f"  {w} workers {replayed_speedup(chunks, w):5.2f}x"
+                                       for w in (2, 4, 8, 16, 32)))
 
 
 if __name__ == "__main__":

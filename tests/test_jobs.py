@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import synthetic
 from conftest import SHIPPED_MODEL, write_image
 
 from digitcli import Reader
+from digitcli.reading.runner import as_item, input_bytes
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,16 @@ def test_worker_processes_give_the_rows_threads_give(folder):
     processes = [r.as_record(True, True)
                  for r in Reader(SHIPPED_MODEL, engine="processes", workers=2, top_k=2).read_many(paths)]
     assert processes == threads and len(threads) == 600
+    byte_chunks = Reader(SHIPPED_MODEL, engine="processes", workers=2, top_k=2).configured(chunk_bytes=2000)
+    assert [r.as_record(True, True) for r in byte_chunks.read_many(paths)] == threads   # chunks of an image or two
+
+
+def test_a_chunks_cost_is_guessed_from_its_inputs_sizes(folder, tmp_path):
+    path = min(folder.iterdir())
+    assert input_bytes(as_item(path)) == path.stat().st_size > 0
+    assert input_bytes(as_item(str(tmp_path / "missing.png"))) == 0
+    assert input_bytes(as_item(b"12345")) == 5
+    assert input_bytes(as_item(np.zeros((10, 20, 3), np.uint8))) == 600
 
 
 def test_killed_job_resumes_to_exactly_the_uninterrupted_rows(folder, tmp_path):

@@ -208,7 +208,8 @@ class PredictConfig:
     engine: str = "auto"
     process_after: int = 64
     streaming: bool = False          # the input trickles in (stdin): do not wait for process_after images
-    chunk_size: int = 64             # images handed to a worker process at a time
+    chunk_size: int = 64             # images handed to a worker process at a time...
+    chunk_bytes: int = 1 << 20       # ...or fewer, once they hold this many bytes: large photos spread over the workers
     keep_images: bool = True         # results keep the 28x28s the model saw (crops, reports)
     flush_seconds: float = 0.05      # a partial chunk goes out when the input pauses this long
     progress_after: int = 50         # images; shorter batches finish before a bar helps

@@ -50,6 +50,18 @@ class Item:
     name: str | None
 
 
+def input_bytes(item: Item) -> int:
+    """How much there is to read of an input, a cheap guess at its cost: a
+    file's size (0 when it cannot be seen; reading it will say why)."""
+    source = item.source
+    if isinstance(source, (str, Path)):
+        try:
+            return os.stat(source).st_size
+        except (OSError, ValueError):
+            return 0
+    return len(source) if isinstance(source, bytes) else source.nbytes
+
+
 def as_item(source: Source, name: str | None = None) -> Item:
     if name is None and isinstance(source, (str, Path)):
         name = str(source)
@@ -453,12 +465,16 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
             hand_out(arrivals, waiting)
 
     def hand_out(arrivals: queue.Queue, waiting: list[Item]) -> None:
+        """A chunk closes at `chunk_size` images or `chunk_bytes` of input:
+        a chunk of large photos takes many times as long as one of small
+        scans, and at the end of a job the other workers would wait for it."""
+        waiting_bytes = 0
         while not stop.is_set():
             try:
                 item = arrivals.get(timeout=config.flush_seconds if waiting else None)
             except queue.Empty:
                 submit(waiting)
-                waiting = []
+                waiting, waiting_bytes = [], 0
                 continue
             if item is _END or isinstance(item, BaseException):
                 if waiting:
@@ -466,9 +482,11 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
                 pending.put(item)
                 return
             waiting.append(item)
-            if len(waiting) >= chunk:
+            if processes is not None:
+                waiting_bytes += input_bytes(item)
+            if len(waiting) >= chunk or waiting_bytes >= config.chunk_bytes:
                 submit(waiting)
-                waiting = []
+                waiting, waiting_bytes = [], 0
 
     feeder = threading.Thread(target=feed, name="digitcli-feeder", daemon=True)
     feeder.start()
