@@ -92,6 +92,18 @@ def test_small_digit_on_a_big_uneven_page_is_found():
     assert 1330 < x + w / 2 < 1470 and 430 < y + h / 2 < 570
 
 
+def test_a_black_margin_down_one_side_is_not_what_the_border_says_paper_is():
+    """A narrow scan: a black margin down the long left side and a column
+    rule, broken into dashes, on the right: most of the border's pixels are
+    dark, but three of its four sides show light paper."""
+    scan = np.full((400, 60), 235, np.uint8)
+    scan[:, :29] = 15
+    for y in range(8, 392, 16):
+        scan[y:y + 5, -2:] = 40
+    assert P._border_says_dark_ink(scan)
+    assert not P._border_says_dark_ink(255 - scan)   # the same, light on dark
+
+
 def test_ruled_lines_and_margin_are_not_the_digit():
     page = synthetic.rule_lines(synthetic.paper(600, 800, seed=8), 40, margin_x=100)
     page = synthetic.draw_digit(page, 1, (420, 300), 180, (120, 40, 20), 8, seed=8)

@@ -379,6 +379,20 @@ def test_a_scanners_black_margin_is_not_a_confident_one():
         assert (result.number, result.status.value) == ("26", "ok")
 
 
+def test_faint_writing_beside_a_scanners_black_margin_is_read():
+    """The margin is the brightest ink of all: thresholded with it, faint
+    writing falls below the threshold. Taken out, the writing is read."""
+    from digitcli import Reader
+
+    reader = Reader()
+    for seed in range(3):
+        page = synthetic.paper(200, 110, seed=seed)
+        page[:, :30] = 12
+        page = synthetic.draw_number(page, "45", (60, 100), 20, ink=(160, 160, 160), seed=seed)
+        result = reader.read(page)
+        assert (result.number, result.status.value) == ("45", "ok")
+
+
 def test_digits_written_on_a_fields_line_come_apart():
     """A cheque's or form's line across a wide crop, touching every digit,
     is taken out where no stroke crosses it: the number is read."""

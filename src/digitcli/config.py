@@ -107,7 +107,8 @@ class PipelineConfig:
     # to min_working_side), it may be a 1.
     band_fraction: float = 0.3
     page_min_side: int = 200
-    strip_fill_fraction: float = 0.85   # a band this solid along a side is a margin on any image
+    strip_fill_fraction: float = 0.85   # a band this solid along a side is a margin on any image...
+    margin_edge_fraction: float = 0.05  # ...taken out, with this share of the short side around it, before thresholding again
     # A four-cornered shape this large both ways on a page is paper: a sheet
     # on a darker table, or an empty box of a form, when this solid or this
     # much of it lies along its outline.

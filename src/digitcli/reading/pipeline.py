@@ -96,12 +96,17 @@ def to_working_size(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
 
 
 def _border_says_dark_ink(gray: np.ndarray) -> bool:
-    """Paper is what the border of the picture mostly shows."""
+    """Paper is what the border of the picture mostly shows: what three or
+    four of its sides show (a scanner's black margin down one long side is
+    half the border of a narrow crop, but one side of four), or, two sides
+    against two, what most of the border shows."""
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     ring = max(1, min(gray.shape) // 20)
-    border = np.concatenate([gray[:ring].ravel(), gray[-ring:].ravel(),
-                             gray[:, :ring].ravel(), gray[:, -ring:].ravel()])
-    return histogram_percentile(histogram(border), 50) > threshold
+    sides = [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
+    light_sides = sum(histogram_percentile(histogram(side), 50) > threshold for side in sides)
+    if light_sides != 2:
+        return light_sides > 2
+    return histogram_percentile(histogram(np.concatenate(sides)), 50) > threshold
 
 
 def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
@@ -221,11 +226,50 @@ def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
     # ...or a region that three sides of the page hold: the lit or the shaded part of a sheet
     band = (config.paper_shapes and min(height, width) >= config.page_min_side
             and (top_to_bottom or side_to_side or touches >= 3))
-    # ...and, in an image of any size, a solid strip along one side: a
-    # scanner's black margin, a table's edge (a 1 cropped tightly spans the image)
-    strip = (config.paper_shapes and (top_to_bottom or side_to_side) and touches >= 3
-             and area >= config.strip_fill_fraction * w * h)
-    return bool(long_thin or hollow_frame or band or strip)
+    return bool(long_thin or hollow_frame or band or is_margin_strip(box, area, shape, margin, config))
+
+
+def is_margin_strip(box: Box, area: int, shape: tuple[int, int], margin: int,
+                    config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """In an image of any size, a solid strip along one side, from end to
+    end: a scanner's black margin, a table's edge (a 1 cropped tightly spans
+    the image too, but it is not this solid)."""
+    x, y, w, h = box
+    height, width = shape
+    touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
+    top_to_bottom = y <= margin and y + h >= height - margin and w < config.band_fraction * width
+    side_to_side = x <= margin and x + w >= width - margin and h < config.band_fraction * height
+    return bool(config.paper_shapes and (top_to_bottom or side_to_side) and touches >= 3
+                and area >= config.strip_fill_fraction * w * h)
+
+
+def margin_strips(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
+    """The mask's solid strips along a side (is_margin_strip), or None.
+    Components are found only when a side is mostly ink: most images have
+    no strip, and pay four slices for knowing it."""
+    margin = max(1, round(config.border_margin_fraction * max(mask.shape)))
+    sides = (mask[:, margin], mask[:, -1 - margin], mask[margin, :], mask[-1 - margin, :])
+    if all(np.count_nonzero(side) < config.strip_fill_fraction * len(side) for side in sides):
+        return None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    strips = [index for index in range(1, count)
+              if is_margin_strip(tuple(int(v) for v in stats[index, :4]), int(stats[index, 4]), mask.shape,
+                                 margin, config)]
+    return np.isin(labels, strips).astype(np.uint8) * 255 if strips else None
+
+
+def threshold_without_margins(ink: np.ndarray, mask: np.ndarray,
+                              config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
+    """A scanner's black margin is the brightest ink of all, and sets the
+    threshold far above faint writing beside it: threshold again with the
+    margin, and its soft edge, taken out. Without one, the mask as it is."""
+    strips = margin_strips(mask, config)
+    if strips is None:
+        return mask
+    grow = max(3, round(config.margin_edge_fraction * min(mask.shape)))
+    ink = ink.copy()
+    ink[cv2.dilate(strips, np.ones((grow, grow), np.uint8)) > 0] = 0
+    return threshold_ink(ink, config)
 
 
 def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
@@ -538,6 +582,8 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
         ink = remove_background(ink, config)
     mask = threshold_ink(ink, config)
+    if mask is not None and config.paper_shapes:
+        mask = threshold_without_margins(ink, mask, config)
     if mask is not None and config.remove_ruling:
         if min(mask.shape) >= config.page_min_side:
             mask = remove_ruling(mask, ink, config)
