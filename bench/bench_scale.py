@@ -9,7 +9,7 @@ at `chunk_bytes`) and handed to W workers as they come free: the speed-up
 the schedule alone allows, without start-up or contention, to compare with
 the measured one.
 
-    python bench/bench_scale.py [--images DIR] [--repeat 4] [--workers 1,2,4,...]
+    python bench/bench_scale.py [--images DIR] [--repeat 4] [--rounds 3] [--workers 1,2,4,...]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 from benchlib import DEV_SET, tree_memory_mb
 
 from digitcli.config import SETTINGS
@@ -96,6 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, default=DEV_SET)
     parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     cores = os.cpu_count() or 1
     default_workers = sorted({1, 2, *[w for w in (4, 8, 16, 32) if w <= cores], cores})
     parser.add_argument("--workers", default=",".join(map(str, default_workers)))
@@ -103,17 +105,25 @@ def main() -> None:
     images = sorted(str(p) for p in args.images.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES) * args.repeat
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(images) + "\n")
-    print(f"{len(images)} images ({args.images} x{args.repeat}), {cores} cores; "
-          "each row is one run of digitcli predict, read from stdin")
-    print(f"  {'workers':>7} {'engine':>9} {'seconds':>8} {'images/s':>9} {'vs 1 worker':>12} {'peak PSS':>9}")
-    base: dict[str, float] = {}
-    for workers in map(int, args.workers.split(",")):
-        for engine in ("threads", "processes"):
-            seconds, peak = measure(handle.name, workers, engine)
-            rate = len(images) / seconds
-            base.setdefault(engine, rate)
-            print(f"  {workers:7d} {engine:>9} {seconds:8.2f} {rate:9.0f} {rate / base[engine]:11.2f}x "
-                  f"{peak:7.0f} MB", flush=True)
+    print(f"{len(images)} images ({args.images} x{args.repeat}), {cores} cores; each run is one digitcli "
+          f"predict, read from stdin; {args.rounds} rounds, each running every row once, in turn: the median "
+          "run, and the speed-up of each round")
+    print(f"  {'workers':>7} {'engine':>9} {'seconds':>8} {'images/s':>9} {'vs 1 worker':>12} {'rounds':>18} "
+          f"{'peak PSS':>9}")
+    rows = [(workers, engine) for workers in map(int, args.workers.split(",")) for engine in ("threads", "processes")]
+    runs: dict[tuple[int, str], list[tuple[float, float]]] = {row: [] for row in rows}
+    for _ in range(args.rounds):   # in turn, so that a slow spell of the machine touches every row alike
+        for row in rows:
+            runs[row].append(measure(handle.name, *row))
+    for workers, engine in rows:
+        seconds = [run[0] for run in runs[(workers, engine)]]
+        first = [run[0] for run in runs[(rows[0][0], engine)]]
+        speedups = [one / each for one, each in zip(first, seconds)]
+        median = float(np.median(seconds))
+        peak = max(run[1] for run in runs[(workers, engine)])
+        print(f"  {workers:7d} {engine:>9} {median:8.2f} {len(images) / median:9.0f} "
+              f"{float(np.median(first)) / median:11.2f}x {' '.join(f'{x:.2f}' for x in speedups):>18} "
+              f"{peak:7.0f} MB", flush=True)
     os.unlink(handle.name)
     seconds = reading_seconds(images)
     config = SETTINGS.predict
