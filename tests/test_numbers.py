@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -12,11 +13,13 @@ import synthetic
 from conftest import SHIPPED_MODEL, write_image
 from typer.testing import CliRunner
 
-from digitcli import Reader, Status
+from digitcli import Reader, Result, Status
 from digitcli.cli import app
+from digitcli.config import SETTINGS
 from digitcli.evaluation.labelled import edit_distance, parse_label
 from digitcli.reading.numbers import segment_number
 from digitcli.reading.pipeline import ink_mask
+from digitcli.reading.runner import Candidate, Reading, fill_result
 
 
 def number_on_paper(text: str, seed: int = 0, advance: float = 0.75, height: int = 90) -> np.ndarray:
@@ -45,6 +48,29 @@ def test_touching_digits_beside_another_are_cut_even_when_narrow():
     cv2.line(page, (100, 38), (97, 104), 20, 6)   # near, not touching
     (segment,) = segment_number(ink_mask(page))
     assert segment.nodes > 3   # cuts inside the touching pair, not only between the groups
+
+
+def test_only_cuts_through_ink_are_cuts():
+    """Nodes between separate pieces are not cuts; those inside a piece of
+    touching digits are, and a reading across them is less sure."""
+    spaced = segment_number(ink_mask(number_on_paper("3907", seed=1)))
+    assert all(not segment.cuts for segment in spaced)
+    page = np.full((140, 200), 235, np.uint8)
+    cv2.ellipse(page, (60, 70), (22, 33), 0, 0, 360, 20, 6)
+    cv2.line(page, (86, 38), (82, 104), 20, 6)    # touching the 0
+    cv2.line(page, (100, 38), (97, 104), 20, 6)
+    (segment,) = segment_number(ink_mask(page))
+    assert segment.cuts and all(0 < node < segment.nodes - 1 for node in segment.cuts)
+
+
+def test_each_cut_through_ink_costs_the_number_some_confidence():
+    config = dataclasses.replace(SETTINGS.predict, cut_confidence=0.9)
+    digits = [Candidate((0, 0, 10, 20), np.zeros((28, 28), np.float32), np.eye(10, dtype=np.float32)[d] * 0.5 + 0.05)
+              for d in (4, 2)]
+    for cuts in (0, 1):
+        result = Result("x")
+        fill_result(result, Reading(digits, cuts=cuts), config)
+        assert result.number == "42" and result.confidence == pytest.approx(0.55 * 0.55 * 0.9 ** cuts)
 
 
 @pytest.mark.parametrize("text", ["35", "11", "907"])

@@ -204,6 +204,11 @@ class PredictConfig:
     # only resembles one often does not (runner.second_look).
     second_look_below: float = 0.99
     second_look_zooms: tuple[float, ...] = (0.9, 1.1)
+    # A number's confidence takes this factor for each cut through touching
+    # digits: each digit's confidence cannot show that the cut between them
+    # was wrong. Fitted on numbers composed from MNIST test digits by
+    # `python scripts/fit_cut_confidence.py` (refit after a retraining).
+    cut_confidence: float = 0.96
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

@@ -42,11 +42,13 @@ class Segment:
     lattice whose `glyphs[(i, j)]` is the candidate digit between cut nodes
     i < j (node 0 is the left end, node `nodes - 1` the right end).
     `space_before` says that a wide gap or a new line separates it from the
-    segment before."""
+    segment before; `cuts` are the nodes that cut through ink (a valley or
+    a step inside a piece, not a gap between pieces)."""
 
     glyphs: dict[tuple[int, int], Glyph]
     nodes: int
     space_before: bool
+    cuts: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -235,10 +237,11 @@ def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[in
 
 def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
                      convention: ImageConvention, ink: InkMask,
-                     split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], int]:
+                     split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
     """The segment's cut nodes (between its groups; at the valleys of a wide
     group) and a glyph for every span between two nodes that could be one
-    digit. Returns the glyphs by (from node, to node) and the node count."""
+    digit. Returns the glyphs by (from node, to node) and the nodes: (group,
+    column in the window), the column None at a group's end."""
     box = segment.box
     window = labels[box.y:box.bottom, box.x:box.right]
     typical = box.h
@@ -281,7 +284,7 @@ def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfi
             continue
         digit, (x, y, w, h) = digit_image(sub.astype(np.uint8) * 255, config, convention)
         glyphs[(i, j)] = Glyph(digit, ink.box_in_original((box.x + x, box.y + y, w, h)))
-    return glyphs, len(nodes)
+    return glyphs, nodes
 
 
 def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
@@ -316,6 +319,7 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
             box = found.box
             space = previous is None and bool(segments) or (
                 previous is not None and box.x - previous.right > numbers.space_gap * typical)
-            segments.append(Segment(glyphs, nodes, space))
+            cuts = frozenset(i for i, (_, column) in enumerate(nodes) if column is not None)
+            segments.append(Segment(glyphs, len(nodes), space, cuts))
             previous = box
     return tuple(segments)

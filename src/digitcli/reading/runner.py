@@ -248,11 +248,13 @@ class Candidate:
 
 @dataclass
 class Reading:
-    """The digits chosen for one image, left to right, and whether there
-    are as many as --digits asked for."""
+    """The digits chosen for one image, left to right, whether there are as
+    many as --digits asked for, and how many of the cuts between them go
+    through ink (touching digits)."""
 
     digits: list[Candidate]
     count_met: bool = True
+    cuts: int = 0
 
 
 def zoomed(digit: np.ndarray, factor: float) -> np.ndarray:
@@ -323,7 +325,8 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
     if single is not None and (config.digits == 1 or len(reading) <= 1):
         # One digit: the one-digit pipeline (all of a digit's strokes, however far apart) reads it.
         return Reading([Candidate(prepared.box, prepared.digit, single)])
-    return Reading(reading, count_met)
+    cuts = sum(j in segment.cuts for segment, path in zip(segments, paths) for _, j in path[:-1])
+    return Reading(reading, count_met, cuts)
 
 
 def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None:
@@ -338,7 +341,9 @@ def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None
     for position, (read, candidate) in enumerate(zip(result.digits, reading.digits)):
         text += (" " if candidate.space_before and position and config.digits is None else "") + str(read.digit)
     result.number = text
-    result.confidence = float(np.prod([read.confidence for read in result.digits]))
+    # Each digit's confidence is the model's; a cut through touching digits
+    # may be wrong in a way no one digit's confidence shows.
+    result.confidence = float(np.prod([read.confidence for read in result.digits])) * config.cut_confidence ** reading.cuts
     result.digit = result.digits[0].digit if len(result.digits) == 1 else None
     result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
     confident = result.confidence >= config.min_confidence and reading.count_met

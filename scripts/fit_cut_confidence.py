@@ -1,0 +1,84 @@
+"""Fit `cut_confidence` (config.PredictConfig): the factor a number's
+confidence takes for each cut through touching digits.
+
+A number's confidence is the product of its digits' confidences; where a cut
+went through ink, a wrong cut can leave two plausible digits, each read with
+confidence, so touching numbers read too sure. This composes numbers from
+MNIST's test digits (training data's kind, not the dev sets'), touching and
+spaced, reads them with no factor, and picks the factor that minimises the
+log loss of "the whole number is right" (a proper score; the calibration
+error is printed beside it).
+
+    python scripts/fit_cut_confidence.py [--data ../shared/data/mnist.npz] [--numbers 900]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from compose_numbers import compose
+
+from digitcli import Reader
+from digitcli.calibration import calibration_error
+from digitcli.mnist import load_mnist
+from digitcli.reading import runner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mnist_numbers(data: Path, count: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    """`count` numbers of 2-5 MNIST test digits, two thirds touching."""
+    mnist = load_mnist(data)
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for index in range(count):
+        chosen = rng.choice(len(mnist.x_test), int(rng.integers(2, 6)), replace=False)
+        inks = []
+        for i in chosen:
+            rows, columns = np.nonzero(mnist.x_test[i] > 40)
+            inks.append(mnist.x_test[i][rows.min():rows.max() + 1, columns.min():columns.max() + 1])
+        images.append(compose(inks, touching=index % 3 != 0, rng=rng))
+        labels.append("".join(str(int(mnist.y_test[i])) for i in chosen))
+    return images, labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "mnist.npz")
+    parser.add_argument("--numbers", type=int, default=900)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    images, labels = mnist_numbers(args.data, args.numbers, args.seed)
+    readings: list[runner.Reading] = []
+    choose = runner.choose_digits
+
+    def recording(*arguments, **keywords) -> runner.Reading:
+        readings.append(choose(*arguments, **keywords))
+        return readings[-1]
+
+    runner.choose_digits = recording   # to see each reading's cuts
+    reader = Reader(engine="threads").configured(cut_confidence=1.0)
+    confidence, right, cuts = [], [], []
+    for image, label in zip(images, labels):
+        readings.clear()
+        result = reader.read(image)
+        confidence.append(result.confidence or 0.0)
+        right.append((result.number or "").replace(" ", "") == label)
+        cuts.append(readings[0].cuts if readings else 0)
+    confidence, right, cuts = np.array(confidence), np.array(right), np.array(cuts)
+    print(f"{len(labels)} numbers from MNIST test digits: {right.mean():.1%} read exactly; "
+          f"cuts through ink per reading: {np.bincount(cuts).tolist()}")
+    best = None
+    for factor in np.round(np.arange(1.0, 0.695, -0.01), 2):
+        scaled = np.clip(confidence * factor ** cuts, 1e-6, 1 - 1e-6)
+        loss = -np.mean(np.where(right, np.log(scaled), np.log(1 - scaled)))
+        if best is None or loss < best[1]:
+            best = (factor, loss)
+        print(f"  factor {factor:.2f}: log loss {loss:.4f}, calibration error {calibration_error(scaled, right):.3f}")
+    print(f"best: cut_confidence = {best[0]:.2f} (log loss {best[1]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
