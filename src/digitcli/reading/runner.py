@@ -316,8 +316,8 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
         # the ink: touching digits, or one digit (broken strokes, a detached
         # bar) that the cuts only seemed to read? The more probable reading
         # wins, each cut in a shape paying its penalty.
-        cuts = len(reading) - 1 if one_segment else 0
-        number_score = sum(float(np.log(max(c.probabilities.max(), 1e-12))) for c in reading) - penalty * cuts
+        splits = len(reading) - 1 if one_segment else 0
+        number_score = sum(float(np.log(max(c.probabilities.max(), 1e-12))) for c in reading) - penalty * splits
         if (one_segment or prepared.ink_share >= config.one_digit_ink) and \
                 _same_ink(prepared.box, [c.box for c in reading], config.same_ink) and \
                 float(np.log(max(single.max(), 1e-12))) >= number_score:
