@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
-from .pipeline import Box, InkMask, digit_image
+from .pipeline import Box, InkMask, digit_image, frame_contact
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,12 @@ def _components(ink: InkMask, config: PipelineConfig, numbers: NumberConfig) -> 
     height, width = ink.mask.shape
     pieces = []
     for index, (x, y, w, h), area, paper in components.found:
-        touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
         if paper:
             continue
-        if touches >= 2 and area >= numbers.background_area * height * width:
+        contact = frame_contact((x, y, w, h), (height, width), margin, config)
+        if contact.touches >= 2 and area >= numbers.background_area * height * width:
             continue   # a scanner's black margin, a table's edge
-        if y <= margin and y + h >= height - margin and w < config.line_thin_fraction * width * 1.5:
+        if contact.top_to_bottom and w < config.line_thin_fraction * width * 1.5:
             continue   # a ruled column line from top to bottom
         pieces.append(_Piece([index], x, y, w, h))
     return labels, pieces

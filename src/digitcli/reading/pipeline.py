@@ -208,24 +208,48 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     return mask
 
 
+@dataclass(frozen=True)
+class FrameContact:
+    """How a component's box meets the image's frame: how many sides it
+    touches, and whether it is a band (narrower than `band_fraction`) from
+    top to bottom or from side to side."""
+
+    touches: int
+    top_to_bottom: bool
+    side_to_side: bool
+
+
+def frame_contact(box: Box, shape: tuple[int, int], margin: int,
+                  config: PipelineConfig = SETTINGS.pipeline) -> FrameContact:
+    x, y, w, h = box
+    height, width = shape
+    touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
+    return FrameContact(int(touches),
+                        y <= margin and y + h >= height - margin and w < config.band_fraction * width,
+                        x <= margin and x + w >= width - margin and h < config.band_fraction * height)
+
+
+def frame_margin(shape: tuple[int, int], config: PipelineConfig = SETTINGS.pipeline) -> int:
+    """Within this many pixels of the frame, a component touches it."""
+    return max(1, round(config.border_margin_fraction * max(shape)))
+
+
 def is_line_or_edge(box: Box, area: int, shape: tuple[int, int], margin: int,
-                     config: PipelineConfig = SETTINGS.pipeline) -> bool:
+                    config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """Paper edges, ruled lines, frames, and bands across a page (a shadow's
     edge, a book's gutter, a fold): thin, long, hugging the border, or
     running from one side of a page to the other."""
-    x, y, w, h = box
+    _, _, w, h = box
     height, width = shape
     span, thin = config.line_span_fraction, config.line_thin_fraction
-    touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
+    contact = frame_contact(box, shape, margin, config)
     long_thin = (w > span * width and h < thin * height) or (h > span * height and w < thin * width
-                                                             and touches >= 2)
-    hollow_frame = (touches >= 2 and area < config.frame_fill_fraction * w * h
+                                                             and contact.touches >= 2)
+    hollow_frame = (contact.touches >= 2 and area < config.frame_fill_fraction * w * h
                     and max(w / width, h / height) > config.frame_span_fraction)
-    top_to_bottom = y <= margin and y + h >= height - margin and w < config.band_fraction * width
-    side_to_side = x <= margin and x + w >= width - margin and h < config.band_fraction * height
     # ...or a region that three sides of the page hold: the lit or the shaded part of a sheet
     band = (config.paper_shapes and min(height, width) >= config.page_min_side
-            and (top_to_bottom or side_to_side or touches >= 3))
+            and (contact.top_to_bottom or contact.side_to_side or contact.touches >= 3))
     return bool(long_thin or hollow_frame or band or is_margin_strip(box, area, shape, margin, config))
 
 
@@ -234,20 +258,16 @@ def is_margin_strip(box: Box, area: int, shape: tuple[int, int], margin: int,
     """In an image of any size, a solid strip along one side, from end to
     end: a scanner's black margin, a table's edge (a 1 cropped tightly spans
     the image too, but it is not this solid)."""
-    x, y, w, h = box
-    height, width = shape
-    touches = (x <= margin) + (y <= margin) + (x + w >= width - margin) + (y + h >= height - margin)
-    top_to_bottom = y <= margin and y + h >= height - margin and w < config.band_fraction * width
-    side_to_side = x <= margin and x + w >= width - margin and h < config.band_fraction * height
-    return bool(config.paper_shapes and (top_to_bottom or side_to_side) and touches >= 3
-                and area >= config.strip_fill_fraction * w * h)
+    contact = frame_contact(box, shape, margin, config)
+    return bool(config.paper_shapes and (contact.top_to_bottom or contact.side_to_side) and contact.touches >= 3
+                and area >= config.strip_fill_fraction * box[2] * box[3])
 
 
 def margin_strips(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
     """The mask's solid strips along a side (is_margin_strip), or None.
     Components are found only when a side is mostly ink: most images have
     no strip, and pay four slices for knowing it."""
-    margin = max(1, round(config.border_margin_fraction * max(mask.shape)))
+    margin = frame_margin(mask.shape, config)
     sides = (mask[:, margin], mask[:, -1 - margin], mask[margin, :], mask[-1 - margin, :])
     if all(np.count_nonzero(side) < config.strip_fill_fraction * len(side) for side in sides):
         return None
@@ -375,7 +395,7 @@ def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     height, width = mask.shape
     min_area = max(4, config.min_component_fraction * height * width)
-    margin = max(1, round(config.border_margin_fraction * max(height, width)))
+    margin = frame_margin(mask.shape, config)
     found = []
     for index in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[index])
