@@ -10,10 +10,9 @@ accuracy per kind (a one-digit image read as several digits counts wrong).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-from benchlib import DEV_SET, SHIPPED_MODEL, labelled_digits
+from benchlib import DEV_SET, SHIPPED_MODEL, labelled_digits, read_in_rounds
 
 from digitcli import Reader
 from digitcli.reading.classifier import load_classifier
@@ -32,19 +31,13 @@ def main() -> None:
     classifier = load_classifier(args.model)
     extra = {"workers": args.workers} if args.workers else {}
     readers = {"--digits 1": Reader(classifier, digits=1, **extra), "default": Reader(classifier, **extra)}
-    seconds = {name: [] for name in readers}
-    results = {}
-    for _ in range(args.rounds):
-        for name, reader in readers.items():
-            start = time.perf_counter()
-            results[name] = list(reader.read_many(data))
-            seconds[name].append(time.perf_counter() - start)
+    seconds, results = read_in_rounds(readers, data, args.rounds)
     print(f"{len(items)} one-digit images from {args.labelled}, {args.rounds} alternating rounds")
     groups = sorted({item.group for item in items})
     print(f"  {'mode':12} {'images/s':>9}" + "".join(f"{g:>12}" for g in groups))
     rates = {}
     for name in readers:
-        rates[name] = len(items) / float(np.median(seconds[name]))
+        rates[name] = len(items) / seconds[name]
         accuracy = [np.mean([r.digit == item.digit for item, r in zip(items, results[name]) if item.group == g])
                     for g in groups]
         print(f"  {name:12} {rates[name]:9.0f}" + "".join(f"{a:12.2%}" for a in accuracy))

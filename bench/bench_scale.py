@@ -24,10 +24,13 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from benchlib import DEV_SET, tree_memory_mb
 
+from digitcli import Reader
 from digitcli.config import SETTINGS
+from digitcli.reading.runner import as_item, classify, prepare_item
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -59,11 +62,6 @@ def measure(list_file: str, workers: int, engine: str) -> tuple[float, float]:
 
 def reading_seconds(paths: list[str]) -> dict[str, float]:
     """Each distinct image's time to read end to end, on this core."""
-    import cv2
-
-    from digitcli import Reader
-    from digitcli.reading.runner import as_item, classify, prepare_item
-
     cv2.setNumThreads(1)
     reader = Reader()
     seconds = {}

@@ -12,10 +12,9 @@ flagged; and throughput, in alternating rounds in one process.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
-from benchlib import DEV_SET, NON_DIGITS_SET, SHIPPED_MODEL, labelled_digits
+from benchlib import DEV_SET, NON_DIGITS_SET, SHIPPED_MODEL, labelled_digits, read_in_rounds
 
 from digitcli import Reader
 from digitcli.calibration import calibration_error
@@ -36,21 +35,15 @@ def main() -> None:
     readers = {"none": predict.configured(second_look_zooms=()),
                "every digit": predict.configured(second_look_below=float("inf")),
                "predict's": predict}
-    seconds: dict[str, list[float]] = {name: [] for name in readers}
-    results = {}
-    for _ in range(args.rounds):
-        for name, reader in readers.items():
-            start = time.perf_counter()
-            results[name] = list(reader.read_many(data))
-            seconds[name].append(time.perf_counter() - start)
+    seconds, results = read_in_rounds(readers, data, args.rounds)
     groups = sorted({item.group for item in items})
     print(f"{len(items)} real digits from {args.labelled} ({args.rounds} alternating rounds), "
           f"{len(non_digits)} real non-digits from {args.non_digits}")
     print(f"  {'second look':12} {'images/s':>9} {'ratio':>6}" + "".join(f"{g:>10}" for g in groups)
           + f" {'flagged':>8} {'ECE':>6} {'non-digits flagged':>19}")
-    base_rate = len(items) / float(np.median(seconds["none"]))
+    base_rate = len(items) / seconds["none"]
     for name, reader in readers.items():
-        rate = len(items) / float(np.median(seconds[name]))
+        rate = len(items) / seconds[name]
         correct = np.array([r.number == item.label for item, r in zip(items, results[name])])
         confidence = np.array([r.confidence or 0.0 for r in results[name]])
         accuracy = [correct[[item.group == g for item in items]].mean() for g in groups]

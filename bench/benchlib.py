@@ -5,6 +5,7 @@ the 28x28 digits the model sees."""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,20 @@ def prepared_digits(reader, items: list) -> tuple[np.ndarray, np.ndarray, np.nda
     found = [i for i, r in enumerate(results) if r.prepared is not None and r.prepared.found]
     return (np.stack([results[i].prepared.digit for i in found]), np.array([items[i].digit for i in found]),
             np.array([items[i].group for i in found]))
+
+
+def read_in_rounds(readers: dict, images: list, rounds: int) -> tuple[dict[str, float], dict[str, list]]:
+    """Each reader reads all the images, in turn, `rounds` times: a slow
+    spell of the machine touches every reader alike. Returns each reader's
+    median seconds and its last results."""
+    seconds: dict[str, list[float]] = {name: [] for name in readers}
+    results: dict[str, list] = {}
+    for _ in range(rounds):
+        for name, reader in readers.items():
+            start = time.perf_counter()
+            results[name] = list(reader.read_many(images))
+            seconds[name].append(time.perf_counter() - start)
+    return {name: float(np.median(times)) for name, times in seconds.items()}, results
 
 
 def labelled_set_arguments(doc: str | None, several_models: bool = False) -> argparse.Namespace:
