@@ -17,7 +17,7 @@ from digitcli import Reader, Result, Status
 from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.evaluation.labelled import edit_distance, parse_label
-from digitcli.reading.numbers import segment_number
+from digitcli.reading.numbers import LoneShape, segment_number
 from digitcli.reading.pipeline import ink_mask
 from digitcli.reading.runner import Candidate, Reading, fill_result
 
@@ -61,6 +61,32 @@ def test_only_cuts_through_ink_are_cuts():
     cv2.line(page, (100, 38), (97, 104), 20, 6)
     (segment,) = segment_number(ink_mask(page))
     assert segment.cuts and all(0 < node < segment.nodes - 1 for node in segment.cuts)
+
+
+def test_a_lone_wide_shape_is_cut_later_exactly_as_at_once():
+    """Deferred, a lone shape wider than a digit (here two touching 0s)
+    gives, when cut, the very lattice the segmenter builds at once."""
+    ink = ink_mask(number_on_paper("00", seed=1, advance=0.5))
+    (shape,) = segment_number(ink, defer_lone=True)
+    assert isinstance(shape, LoneShape)
+    (later,) = shape.cut()
+    (now,) = segment_number(ink)
+    assert (later.nodes, later.cuts, later.space_before) == (now.nodes, now.cuts, now.space_before)
+    assert later.glyphs.keys() == now.glyphs.keys()
+    for edge, glyph in now.glyphs.items():
+        assert later.glyphs[edge].box == glyph.box and np.array_equal(later.glyphs[edge].digit, glyph.digit)
+
+
+def test_a_lone_wide_shape_is_cut_only_when_the_one_digit_reading_is_unsure(reader):
+    """A wide 0 read confidently as one digit is never cut (its candidates
+    could not outweigh it); touching 0s, which the one-digit reading cannot
+    settle, are."""
+    page = np.full((140, 220), 235, np.uint8)
+    cv2.ellipse(page, (110, 70), (45, 33), 0, 0, 360, 20, 7)
+    wide = reader.read(page)
+    assert wide.number == "0" and wide.status is Status.OK and wide.prepared.segments == ()
+    touching = reader.read(number_on_paper("00", seed=1, advance=0.5))
+    assert touching.number == "00" and touching.status is Status.OK and len(touching.prepared.segments[0].glyphs) > 2
 
 
 def test_each_cut_through_ink_costs_the_number_some_confidence():

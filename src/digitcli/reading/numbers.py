@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
-from .pipeline import Box, InkMask, digit_image, frame_contact
+from .pipeline import Box, InkMask, digit_image, frame_contact, scale_box
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,30 @@ class Segment:
     nodes: int
     space_before: bool
     cuts: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class LoneShape:
+    """One shape alone in the image and wider than a digit: touching
+    digits, or one wide digit (a 0 stretched to fill its box). Cutting it
+    makes dozens of candidate digits for the model, and a confident
+    one-digit reading of the same ink outweighs every reading they can make
+    (runner.choose_digits), so it is cut only when needed: `cut()` gives
+    its segment. It keeps only the shape's own mask, not the image's."""
+
+    box: Box                 # in the original image's pixels
+    mask: np.ndarray         # the shape's ink, bool, in its box at working size
+    origin: tuple[int, int]  # the box's corner in working pixels
+    scale: float             # working pixels -> original pixels
+    numbers: NumberConfig
+    config: PipelineConfig
+    convention: ImageConvention
+
+    def cut(self) -> tuple[Segment, ...]:
+        height, width = self.mask.shape
+        glyphs, nodes = _lattice([self.mask], [(0, width)], height, self.origin, self.scale, self.numbers,
+                                 self.config, self.convention, self.numbers.lone_split_aspect)
+        return (Segment(glyphs, len(nodes), False, _cut_nodes(nodes)),) if glyphs else ()
 
 
 @dataclass
@@ -235,33 +259,29 @@ def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[in
     return sorted(chosen)
 
 
-def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
-                     convention: ImageConvention, ink: InkMask,
-                     split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
-    """The segment's cut nodes (between its groups; at the valleys of a wide
+def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int, origin: tuple[int, int],
+             scale: float, numbers: NumberConfig, config: PipelineConfig, convention: ImageConvention,
+             split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
+    """A segment's cut nodes (between its groups; at the valleys of a wide
     group) and a glyph for every span between two nodes that could be one
-    digit. Returns the glyphs by (from node, to node) and the nodes: (group,
-    column in the window), the column None at a group's end."""
-    box = segment.box
-    window = labels[box.y:box.bottom, box.x:box.right]
-    typical = box.h
+    digit. The groups are given as masks over the segment's box (at
+    `origin` in working pixels) and the columns (left, width) they span.
+    Returns the glyphs by (from node, to node) and the nodes: (group,
+    column in the box), the column None at a group's end."""
     # Nodes, left to right: (group, column in the window) where a digit may
     # end; a column of None is the end of that group (a cut between groups).
     nodes: list[tuple[int, int | None]] = [(-1, None)]
-    masks = []
-    for index, group in enumerate(segment.groups):
-        mask = np.isin(window, group.labels)
-        masks.append(mask)
-        if group.w > split_aspect * typical:
-            left = group.x - box.x
-            columns = np.count_nonzero(mask[:, left:left + group.w], axis=0).astype(np.float32)
+    for index, (mask, (left, width)) in enumerate(zip(masks, spans)):
+        if width > split_aspect * typical:
+            columns = np.count_nonzero(mask[:, left:left + width], axis=0).astype(np.float32)
             nodes += [(index, left + x) for x in _valleys(columns, typical, numbers)]
         nodes.append((index, None))
     ink_total = sum(int(np.count_nonzero(m)) for m in masks)
+    shape = masks[0].shape
 
     def span_mask(start: tuple[int, int | None], end: tuple[int, int | None]) -> np.ndarray:
         first = start[0] + 1 if start[1] is None else start[0]
-        sub = np.zeros(window.shape, bool)
+        sub = np.zeros(shape, bool)
         for index in range(first, end[0] + 1):
             part = masks[index]
             if (index == start[0] and start[1] is not None) or (index == end[0] and end[1] is not None):
@@ -283,14 +303,34 @@ def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfi
         if w > numbers.max_width * typical and (i, j) != (0, last):
             continue
         digit, (x, y, w, h) = digit_image(sub.astype(np.uint8) * 255, config, convention)
-        glyphs[(i, j)] = Glyph(digit, ink.box_in_original((box.x + x, box.y + y, w, h)))
+        glyphs[(i, j)] = Glyph(digit, scale_box((origin[0] + x, origin[1] + y, w, h), scale))
     return glyphs, nodes
+
+
+def _cut_nodes(nodes: list[tuple[int, int | None]]) -> frozenset[int]:
+    """The nodes that cut through ink (a column inside a group)."""
+    return frozenset(i for i, (_, column) in enumerate(nodes) if column is not None)
+
+
+def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
+                     convention: ImageConvention, ink: InkMask,
+                     split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
+    """_lattice over a segment's groups, from the image's component labels."""
+    box = segment.box
+    window = labels[box.y:box.bottom, box.x:box.right]
+    masks = [np.isin(window, group.labels) for group in segment.groups]
+    spans = [(group.x - box.x, group.w) for group in segment.groups]
+    return _lattice(masks, spans, box.h, (box.x, box.y), ink.scale_to_original, numbers, config, convention,
+                    split_aspect)
 
 
 def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
                    numbers: NumberConfig = SETTINGS.numbers,
-                   convention: ImageConvention = SETTINGS.image) -> tuple[Segment, ...]:
-    """An image's ink -> its segments, line by line, left to right."""
+                   convention: ImageConvention = SETTINGS.image,
+                   defer_lone: bool = False) -> tuple[Segment, ...] | tuple[LoneShape]:
+    """An image's ink -> its segments, line by line, left to right. With
+    `defer_lone`, a lone shape wider than a digit comes back uncut, as a
+    LoneShape (whose `cut()` gives its segments)."""
     if ink.mask is None:
         return ()
     labels, pieces = _components(ink, config, numbers)
@@ -308,6 +348,11 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     lone = len(all_segments) == 1 and len(all_segments[0].groups) == 1
     if lone and all_segments[0].box.w <= numbers.lone_split_aspect * all_segments[0].box.h:
         return ()   # one digit, nothing to cut: the one-digit reading is the reading
+    if lone and defer_lone:
+        (group,) = all_segments[0].groups
+        window = labels[group.y:group.bottom, group.x:group.right]
+        return (LoneShape(ink.box_in_original((group.x, group.y, group.w, group.h)), np.isin(window, group.labels),
+                          (group.x, group.y), ink.scale_to_original, numbers, config, convention),)
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):
@@ -319,7 +364,6 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
             box = found.box
             space = previous is None and bool(segments) or (
                 previous is not None and box.x - previous.right > numbers.space_gap * typical)
-            cuts = frozenset(i for i, (_, column) in enumerate(nodes) if column is not None)
-            segments.append(Segment(glyphs, len(nodes), space, cuts))
+            segments.append(Segment(glyphs, len(nodes), space, _cut_nodes(nodes)))
             previous = box
     return tuple(segments)

@@ -34,7 +34,9 @@ class Prepared:
     box: Box | None           # the digit's bounding box in the original image
     size: tuple[int, int]     # the original image's (width, height)
     inverted: bool            # True when the ink was dark on light paper
-    segments: tuple = ()      # for number reading: numbers.Segment, line by line, left to right
+    # For number reading: numbers.Segment, line by line, left to right (or,
+    # until runner.classify decides, one numbers.LoneShape, not cut yet).
+    segments: tuple = ()
     ink_share: float = 0.0    # the share of the image's ink that the one digit's crop holds
     damage: str | None = None # the decoder's warning: the pixels may be wrong (decode.Decoded)
 
@@ -580,9 +582,13 @@ class InkMask:
         return self._components[config]
 
     def box_in_original(self, box: Box) -> Box:
-        x, y, w, h = box
-        scale = self.scale_to_original
-        return round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
+        return scale_box(box, self.scale_to_original)
+
+
+def scale_box(box: Box, scale: float) -> Box:
+    """A box in working pixels -> in the original image's pixels."""
+    x, y, w, h = box
+    return round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,

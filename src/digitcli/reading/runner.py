@@ -34,7 +34,7 @@ from ..errors import ImageError
 from .classifier import Classifier
 from .decode import decode_image, image_dimensions
 from .inputs import empty_folder_message
-from .numbers import Segment, segment_number
+from .numbers import LoneShape, Segment, segment_number
 from .pipeline import Box, Prepared, ink_mask, prepare_digit
 from .result import DigitRead, Result, Status
 
@@ -118,7 +118,7 @@ def prepare_image(image: np.ndarray, size: tuple[int, int] | None, config: Pipel
     prepared = prepare_digit(ink, config, convention)
     if numbers is None:
         return prepared
-    return dataclasses.replace(prepared, segments=segment_number(ink, config, numbers, convention))
+    return dataclasses.replace(prepared, segments=segment_number(ink, config, numbers, convention, defer_lone=True))
 
 
 def _prepare_bytes(data: bytes, config: PipelineConfig, convention: ImageConvention,
@@ -202,27 +202,24 @@ def choose_reading(segments: tuple[Segment, ...], scores: list[dict[tuple[int, i
 
 def classify(results: list[Result], classifier: Classifier, config: PredictConfig = SETTINGS.predict) -> None:
     """Fill in the readings of a batch of results: one call to the model for
-    each one-digit image and every candidate digit of every number, then one
-    more for a second look at the digits read with less than
-    `second_look_below`."""
-    images, owners = [], []
-    for result in results:
-        prepared = result.prepared
-        if prepared is None:
-            continue
-        if prepared.found:
-            images.append(prepared.digit)
-        for segment in prepared.segments:
-            images.extend(glyph.digit for glyph in segment.glyphs.values())
-        owners.append(result)
-    if not images:
-        return
-    probabilities = iter(classifier.probabilities(np.stack(images)))
-    readings = []
-    for result in owners:
-        single = next(probabilities) if result.prepared.found else None
-        glyph_probs = [{edge: next(probabilities) for edge in segment.glyphs} for segment in result.prepared.segments]
-        readings.append(choose_digits(result.prepared, single, glyph_probs, config))
+    each one-digit image and every candidate digit of every number, one for
+    the candidates of lone wide shapes that the one-digit reading does not
+    settle, and one more for a second look at the digits read with less
+    than `second_look_below`."""
+    owners = [result for result in results if result.prepared is not None]
+    singles, glyph_probs = _read_candidates([result.prepared for result in owners], classifier, singles=True)
+    uncut = [index for index, result in enumerate(owners) if _lone_shape(result.prepared) is not None]
+    for index in uncut:
+        prepared = owners[index].prepared
+        shape = _lone_shape(prepared)
+        settled = _one_digit_outweighs(prepared, shape, singles[index], config)
+        owners[index].prepared = dataclasses.replace(prepared, segments=() if settled else shape.cut())
+    if uncut:
+        _, cut_probs = _read_candidates([owners[index].prepared for index in uncut], classifier, singles=False)
+        for index, probs in zip(uncut, cut_probs):
+            glyph_probs[index] = probs
+    readings = [choose_digits(result.prepared, single, probs, config)
+                for result, single, probs in zip(owners, singles, glyph_probs)]
     chosen = [candidate for reading in readings for candidate in reading.digits]
     if chosen:
         looked = second_look(np.stack([c.image for c in chosen]), np.stack([c.probabilities for c in chosen]),
@@ -233,6 +230,45 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
         fill_result(result, reading, config)
         if result.prepared.damage and result.status is Status.OK:
             result.status = Status.LOW_CONFIDENCE   # a damaged image's reading is a guess
+
+
+def _lone_shape(prepared: Prepared) -> LoneShape | None:
+    segments = prepared.segments
+    return segments[0] if len(segments) == 1 and isinstance(segments[0], LoneShape) else None
+
+
+def _read_candidates(prepared: list[Prepared], classifier: Classifier,
+                     singles: bool) -> tuple[list[np.ndarray | None], list[list[dict]]]:
+    """In one model call: each one-digit reading (when `singles`) and every
+    candidate digit of every cut segment. Returns the one-digit readings'
+    probabilities (None where there is none) and each segment's candidates'
+    probabilities by edge."""
+    def cut_segments(each: Prepared) -> list[Segment]:
+        return [segment for segment in each.segments if isinstance(segment, Segment)]
+
+    images = []
+    for each in prepared:
+        if singles and each.found:
+            images.append(each.digit)
+        for segment in cut_segments(each):
+            images.extend(glyph.digit for glyph in segment.glyphs.values())
+    probabilities = iter(classifier.probabilities(np.stack(images)) if images else ())
+    found, glyph_probs = [], []
+    for each in prepared:   # in the order the images were stacked
+        found.append(next(probabilities) if singles and each.found else None)
+        glyph_probs.append([{edge: next(probabilities) for edge in segment.glyphs} for segment in cut_segments(each)])
+    return found, glyph_probs
+
+
+def _one_digit_outweighs(prepared: Prepared, shape: LoneShape, single: np.ndarray | None,
+                         config: PredictConfig) -> bool:
+    """Whether a lone shape's one-digit reading wins over whatever its cuts
+    could read (choose_digits): it covers the same ink, and it is at least as
+    probable as any reading of two digits or more can be, each of which pays
+    `split_penalty` at least once."""
+    return (single is not None and config.digits is None
+            and float(np.log(max(single.max(), 1e-12))) >= -config.split_penalty
+            and _same_ink(prepared.box, [shape.box], config.same_ink))
 
 
 @dataclass
@@ -343,7 +379,8 @@ def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None
     result.number = text
     # Each digit's confidence is the model's; a cut through touching digits
     # may be wrong in a way no one digit's confidence shows.
-    result.confidence = float(np.prod([read.confidence for read in result.digits])) * config.cut_confidence ** reading.cuts
+    result.confidence = (float(np.prod([read.confidence for read in result.digits]))
+                         * config.cut_confidence ** reading.cuts)
     result.digit = result.digits[0].digit if len(result.digits) == 1 else None
     result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
     confident = result.confidence >= config.min_confidence and reading.count_met
