@@ -7,9 +7,10 @@ Each number takes 2-5 digits from one source (one writer, where a source has
 one: each repository's own photos or drawings; USPS digits come from many),
 cuts each digit's ink out of its image with digitcli's own ink mask, scales
 them to one height with a little size and baseline jitter, and places them
-left to right, either spaced (gaps of 15-60% of the height) or touching
-(overlapping by up to 12% of the height, so strokes meet), as dark ink on
-light paper with grain. Writes PNGs and a MANIFEST.tsv (relpath, label,
+left to right, either spaced (gaps of 15-60% of the height between their
+boxes) or touching (slid together until their strokes meet, then on by
+1.5-6% of the height, so that strokes cross), as dark ink on light paper with
+grain. Writes PNGs and a MANIFEST.tsv (relpath, label,
 kind, source, spacing) that `digitcli evaluate --labelled` reads. The output
 is derived from shared data: keep it out of the repository (runs/ is ignored).
 """
@@ -34,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def digit_ink(path: Path) -> np.ndarray | None:
     """The digit's ink (uint8, white on black, cropped), or None."""
-    image, size = decode_image(path.read_bytes())
-    ink = ink_mask(image, size)
+    decoded = decode_image(path.read_bytes())
+    ink = ink_mask(decoded.image, decoded.size)
     kept = select_digit(ink)
     if kept is None:
         return None
@@ -45,8 +46,8 @@ def digit_ink(path: Path) -> np.ndarray | None:
 
 def compose(inks: list[np.ndarray], touching: bool, rng: np.random.Generator, height: int = 64) -> np.ndarray:
     """Digits side by side (digitcli's own composer), dark ink on light paper."""
-    gaps = (-0.12, -0.02) if touching else (0.15, 0.6)
-    canvas, _ = compose_number(inks, rng, height, gaps)
+    gaps = (-0.06, -0.015) if touching else (0.15, 0.6)
+    canvas, _ = compose_number(inks, rng, height, gaps, ink_contact=touching)
     paper, ink = rng.uniform(200, 245), rng.uniform(20, 90)
     alpha = cv2.GaussianBlur(canvas, (3, 3), 0).astype(np.float32) / 255.0
     page = paper * (1 - alpha) + ink * alpha + rng.normal(0, 3, canvas.shape)

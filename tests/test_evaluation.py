@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -133,3 +134,25 @@ def test_samples_mark_mistakes_and_are_the_same_every_run():
     assert np.array_equal(right, mnist_samples_image(images, truth, truth.copy(), np.full(100, 0.99)))
     picked = sample_indices(["a"] * 30 + ["b"] * 5)
     assert picked == sorted(picked) and sum(i >= 30 for i in picked) == 5 and len(picked) == 12 + 5
+
+
+def test_compose_numbers_writes_numbers_of_one_writer_s_digits(tmp_path, monkeypatch):
+    """scripts/compose_numbers.py: numbers made of a labelled folder's
+    digits, spaced and touching, with a manifest that evaluate reads."""
+    import compose_numbers
+    import synthetic
+    from conftest import write_image
+
+    for label in range(10):
+        folder = tmp_path / "digits" / "writer" / str(label)
+        folder.mkdir(parents=True)
+        write_image(folder / "0.png", synthetic.digit_on_paper(label, size=96, seed=label))
+    out = tmp_path / "numbers"
+    monkeypatch.setattr("sys.argv", ["compose_numbers.py", "--digits", str(tmp_path / "digits"), "--out", str(out),
+                                     "--per-kind", "3"])
+    compose_numbers.main()
+    items = find_labelled_images(out)
+    assert len(items) == 6 and all(item.label.isdigit() and 2 <= len(item.label) <= 5 for item in items)
+    assert {item.group.split()[-1] for item in items} == {"spaced", "touching"}
+    for item in items:
+        assert cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE) is not None

@@ -63,3 +63,16 @@ def test_number_pieces_are_wrong_segmentations_of_real_digits():
     assert pieces.shape == (6, 28, 28) and pieces.max() <= 1.0
     canvas, rights = outliers.compose_number(list(digits[:3]), np.random.default_rng(0))
     assert len(rights) == 3 and rights == sorted(rights) and canvas.shape[1] >= rights[-1]
+
+
+def test_touching_digits_are_slid_together_until_their_strokes_meet():
+    """Two leaning strokes, the first's ink at its top right, the second's
+    at its bottom left: boxes overlapping by a share of the height leave
+    them apart; slid together by their ink, they meet and cross."""
+    stroke = np.zeros((50, 30), np.uint8)
+    cv2.line(stroke, (3, 46), (26, 3), 255, 4)
+    for ink_contact, pieces in ((False, 2), (True, 1)):
+        canvas, _ = outliers.compose_number([stroke, stroke], np.random.default_rng(0), gap_range=(-0.05, -0.05),
+                                            ink_contact=ink_contact)
+        count, _ = cv2.connectedComponents((canvas > 127).astype(np.uint8))
+        assert count - 1 == pieces

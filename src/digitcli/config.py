@@ -208,7 +208,7 @@ class PredictConfig:
     # digits: each digit's confidence cannot show that the cut between them
     # was wrong. Fitted on numbers composed from MNIST test digits by
     # `python scripts/fit_cut_confidence.py` (refit after a retraining).
-    cut_confidence: float = 0.96
+    cut_confidence: float = 0.87
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

@@ -342,9 +342,14 @@ def _ink_crop(digit: np.ndarray) -> np.ndarray:
 
 
 def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
-                   gap_range: tuple[float, float] = (-0.25, 0.1)) -> tuple[np.ndarray, list[int]]:
+                   gap_range: tuple[float, float] = (-0.25, 0.1),
+                   ink_contact: bool = False) -> tuple[np.ndarray, list[int]]:
     """Digits (white on black, uint8) side by side at one height, spaced by a
     random share of the height (negative: overlapping), baselines jittered.
+    The gap is between the digits' boxes, or with `ink_contact` between
+    their nearest ink on the same rows: a negative gap then means strokes
+    that meet and cross by that much, however narrow the digit (a 1 shifted
+    by a share of the height into its neighbour's box would vanish in it).
     Returns the canvas and each digit's right edge (x) in it."""
     crops = [_ink_crop(d) for d in digits]
     scaled = []
@@ -355,14 +360,31 @@ def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
     pad = height // 4
     width = sum(s.shape[1] for s in scaled) + pad * 2 + height * len(scaled)
     canvas = np.zeros((height + 2 * pad, width), np.uint8)
-    x, rights = pad, []
+    x, gap, rights = pad, 0, []
     for piece in scaled:
         y = pad + int(rng.integers(0, max(1, height - piece.shape[0] + 1)))
+        touching = _touching_x(canvas[y:y + piece.shape[0]], piece) if ink_contact and rights else None
+        if touching is not None:
+            x = max(pad, touching + gap)
         region = canvas[y:y + piece.shape[0], x:x + piece.shape[1]]
         np.maximum(region, piece, out=region)
         rights.append(x + piece.shape[1])
-        x = max(pad, x + piece.shape[1] + round(rng.uniform(*gap_range) * height))
+        gap = round(rng.uniform(*gap_range) * height)
+        x = max(pad, x + piece.shape[1] + gap)
     return canvas[:, :max(rights) + pad], rights
+
+
+def _touching_x(rows: np.ndarray, piece: np.ndarray) -> int | None:
+    """Where `piece` goes so that its ink just meets the ink already in
+    `rows` (the canvas rows it will cover), on the rows both have ink (more
+    than half bright: not an anti-aliased edge); None when they share none."""
+    ink, mine = rows > 127, piece > 127
+    shared = ink.any(axis=1) & mine.any(axis=1)
+    if not shared.any():
+        return None
+    rightmost = ink.shape[1] - 1 - np.argmax(ink[:, ::-1], axis=1)
+    leftmost = np.argmax(mine, axis=1)
+    return int((rightmost[shared] - leftmost[shared]).max()) + 1
 
 
 def draw_number_piece(images: np.ndarray, rng: Rng) -> np.ndarray:
