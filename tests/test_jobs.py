@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -123,6 +124,12 @@ def test_stdin_rows_come_out_as_paths_arrive(folder):
 def test_ctrl_c_stops_a_long_batch_quickly(folder):
     job = predict(str(folder), str(folder), str(folder), "-f", "jsonl", "--workers", "2")
     job.stdout.readline()   # it is reading
+    # Go on reading the rows, as a terminal does. Were they left to fill the
+    # pipe, predict's main thread would wait in a write, and Ctrl-C can be
+    # handed to one of its native threads (OpenBLAS's, say), which leaves
+    # that write waiting until the reader reads or goes away.
+    drain = threading.Thread(target=job.stdout.read, daemon=True)
+    drain.start()
     started = time.monotonic()
     job.send_signal(signal.SIGINT)
     assert job.wait(timeout=30) == 130
