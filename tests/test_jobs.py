@@ -121,8 +121,15 @@ def test_stdin_rows_come_out_as_paths_arrive(folder):
         job.kill()
 
 
+def as_in_a_terminal() -> None:
+    """Ctrl-C as a foreground job gets it: a shell starts background jobs
+    (`cmd &`, a CI runner's) with SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_a_long_batch_quickly(folder):
-    job = predict(str(folder), str(folder), str(folder), "-f", "jsonl", "--workers", "2")
+    job = predict(str(folder), str(folder), str(folder), "-f", "jsonl", "--workers", "2",
+                  preexec_fn=as_in_a_terminal)
     job.stdout.readline()   # it is reading
     # Go on reading the rows, as a terminal does. Were they left to fill the
     # pipe, predict's main thread would wait in a write, and Ctrl-C can be
