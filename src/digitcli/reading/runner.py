@@ -211,7 +211,7 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
     uncut = [index for index, result in enumerate(owners) if _lone_shape(result.prepared) is not None]
     for index in uncut:
         prepared = owners[index].prepared
-        shape = _lone_shape(prepared)
+        shape = prepared.segments[0]
         settled = _one_digit_outweighs(prepared, shape, singles[index], config)
         owners[index].prepared = dataclasses.replace(prepared, segments=() if settled else shape.cut())
     if uncut:
@@ -233,6 +233,7 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
 
 
 def _lone_shape(prepared: Prepared) -> LoneShape | None:
+    """The image's one lone wide shape, not cut yet, or None."""
     segments = prepared.segments
     return segments[0] if len(segments) == 1 and isinstance(segments[0], LoneShape) else None
 
