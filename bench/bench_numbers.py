@@ -2,7 +2,8 @@
 labelled folder of single digits (the real-world dev set): `--digits 1`
 (one digit an image, as before numbers) against the default (however many
 digits there are), alternating rounds, in one process: throughput, and
-accuracy per kind (a one-digit image read as several digits counts wrong).
+accuracy per kind (a one-digit image read as several digits counts wrong);
+and the default without the line reader, where the model has one.
 
     python bench/bench_numbers.py [--labelled ../shared/data/realworld-dev] [--model models/digitcli.onnx] [--rounds 3]
 """
@@ -31,17 +32,22 @@ def main() -> None:
     classifier = load_classifier(args.model)
     extra = {"workers": args.workers} if args.workers else {}
     readers = {"--digits 1": Reader(classifier, digits=1, **extra), "default": Reader(classifier, **extra)}
+    if classifier.line_reader is not None:
+        readers["no line reader"] = readers["default"].configured(line_reader=False)
     seconds, results = read_in_rounds(readers, data, args.rounds)
     print(f"{len(items)} one-digit images from {args.labelled}, {args.rounds} alternating rounds")
     groups = sorted({item.group for item in items})
-    print(f"  {'mode':12} {'images/s':>9}" + "".join(f"{g:>12}" for g in groups))
+    print(f"  {'mode':15} {'images/s':>9}" + "".join(f"{g:>12}" for g in groups))
     rates = {}
     for name in readers:
         rates[name] = len(items) / seconds[name]
         accuracy = [np.mean([r.digit == item.digit for item, r in zip(items, results[name]) if item.group == g])
                     for g in groups]
-        print(f"  {name:12} {rates[name]:9.0f}" + "".join(f"{a:12.2%}" for a in accuracy))
+        print(f"  {name:15} {rates[name]:9.0f}" + "".join(f"{a:12.2%}" for a in accuracy))
     print(f"  default keeps {rates['default'] / rates['--digits 1']:.0%} of the --digits 1 throughput")
+    if "no line reader" in rates:
+        print(f"  the line reader (on lone wide shapes) keeps {rates['default'] / rates['no line reader']:.0%} "
+              "of the default's throughput without it")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
-"""Fit `cut_confidence` (config.PredictConfig): the factor a number's
-confidence takes for each cut through touching digits.
+"""Fit `cut_confidence` and `line_disagreement` (config.PredictConfig): the
+factors a number's confidence takes for each cut through touching digits,
+and for each segment where the line reader read other digits than the cuts.
 
 A number's confidence is the product of its digits' confidences; where a cut
 went through ink, a wrong cut can leave two plausible digits, each read with
-confidence, so touching numbers read too sure. This composes numbers from
-MNIST's test digits (training data's kind, not the dev sets'), touching and
-spaced, reads them with no factor, and picks the factor that minimises the
-log loss of "the whole number is right" (a proper score; the calibration
-error is printed beside it).
+confidence, so touching numbers read too sure; and where the two readers
+disagree, one of them is wrong. This composes numbers from MNIST's test
+digits (training data's kind, not the dev sets'), touching and spaced, reads
+them with neither factor, and picks the pair that minimises the log loss of
+"the whole number is right" (a proper score; the calibration error is
+printed beside it).
 
     python scripts/fit_cut_confidence.py [--data ../shared/data/mnist.npz] [--numbers 900]
 """
@@ -58,26 +60,30 @@ def main() -> None:
         readings.append(choose(*arguments, **keywords))
         return readings[-1]
 
-    runner.choose_digits = recording   # to see each reading's cuts
-    reader = Reader(engine="threads").configured(cut_confidence=1.0)
-    confidence, right, cuts = [], [], []
+    runner.choose_digits = recording   # to see each reading's cuts and disagreements
+    reader = Reader(engine="threads").configured(cut_confidence=1.0, line_disagreement=1.0)
+    confidence, right, cuts, disagreements = [], [], [], []
     for image, label in zip(images, labels):
         readings.clear()
         result = reader.read(image)
         confidence.append(result.confidence or 0.0)
         right.append((result.number or "").replace(" ", "") == label)
         cuts.append(readings[0].cuts if readings else 0)
-    confidence, right, cuts = np.array(confidence), np.array(right), np.array(cuts)
+        disagreements.append(readings[0].disagreements if readings else 0)
+    confidence, right = np.array(confidence), np.array(right)
+    cuts, disagreements = np.array(cuts), np.array(disagreements)
     print(f"{len(labels)} numbers from MNIST test digits: {right.mean():.1%} read exactly; "
-          f"cuts through ink per reading: {np.bincount(cuts).tolist()}")
+          f"cuts through ink per reading: {np.bincount(cuts).tolist()}; "
+          f"segments where the line reader read otherwise: {np.bincount(disagreements).tolist()}")
     best = None
     for factor in np.round(np.arange(1.0, 0.695, -0.01), 2):
-        scaled = np.clip(confidence * factor ** cuts, 1e-6, 1 - 1e-6)
-        loss = -np.mean(np.where(right, np.log(scaled), np.log(1 - scaled)))
-        if best is None or loss < best[1]:
-            best = (factor, loss)
-        print(f"  factor {factor:.2f}: log loss {loss:.4f}, calibration error {calibration_error(scaled, right):.3f}")
-    print(f"best: cut_confidence = {best[0]:.2f} (log loss {best[1]:.4f})")
+        for disagreement in np.round(np.arange(1.0, 0.045, -0.05), 2):
+            scaled = np.clip(confidence * factor ** cuts * disagreement ** disagreements, 1e-6, 1 - 1e-6)
+            loss = -np.mean(np.where(right, np.log(scaled), np.log(1 - scaled)))
+            if best is None or loss < best[2]:
+                best = (factor, disagreement, loss, calibration_error(scaled, right))
+    print(f"best: cut_confidence = {best[0]:.2f}, line_disagreement = {best[1]:.2f} "
+          f"(log loss {best[2]:.4f}, calibration error {best[3]:.3f})")
 
 
 if __name__ == "__main__":

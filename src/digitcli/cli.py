@@ -123,36 +123,61 @@ def friendly_errors(command: Callable) -> Callable:
     return wrapper
 
 
+class TrainedModel(str, Enum):
+    digits = "digits"
+    lines = "lines"
+
+
 @app.command()
 @friendly_errors
 def train(
+    which: Annotated[TrainedModel, typer.Argument(
+        metavar="[digits|lines]", help="digits: the classifier (digitcli.*). lines: the line reader for touching digits "
+             "(digitcli-lines.*).", show_default=True)] = TrainedModel.digits,
     data: DataOption = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for digitcli.keras, .onnx and .json.")]
-        = Path("models"),
-    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = SETTINGS.train.epochs,
-    batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = SETTINGS.train.batch_size,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the model files.")] = Path("models"),
+    epochs: Annotated[int | None, typer.Option(
+        min=1, show_default=False,
+        help=f"Training epochs. Default: {SETTINGS.train.epochs} (digits), {SETTINGS.train_lines.epochs} (lines).")]
+        = None,
+    batch_size: Annotated[int | None, typer.Option(
+        min=1, show_default=False, help=f"Images per training step. Default: {SETTINGS.train.batch_size} "
+                                        f"(digits), {SETTINGS.train_lines.batch_size} (lines).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (split, shuffling, augmentation, weights).")]
         = SETTINGS.train.seed,
-    validation_size: Annotated[int, typer.Option(min=0, help="Training images held out to pick the best epoch.")]
-        = SETTINGS.train.validation_size,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT.")] = False,
+    validation_size: Annotated[int, typer.Option(
+        min=0, help="Training images held out to pick the best epoch (digits).")] = SETTINGS.train.validation_size,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT (digits).")]
+        = False,
 ) -> None:
-    """Train the CNN on MNIST and write the model files (atomically).
+    """Train a model on MNIST and write its files (atomically).
 
+    `digits` (the default) is the CNN that reads each digit: digitcli.keras,
+    .onnx and .json. `lines` is the line reader that predict consults on
+    touching digits: digitcli-lines.keras, .onnx and .json, beside it.
     Progress goes to stderr. Ctrl-C stops cleanly: the model in OUTPUT is left
-    as it was, and `--resume` continues from the last finished epoch. Needs
-    TensorFlow: pip install "digitcli[train]".
+    as it was, and `--resume` continues the digits model from the last
+    finished epoch. Needs TensorFlow: pip install "digitcli[train]".
 
     Examples:
 
     \b
-      digitcli train --data ../shared/data/mnist.npz              # the shipped model, into models/
+      digitcli train --data ../shared/data/mnist.npz              # the shipped classifier, into models/
+      digitcli train lines --data ../shared/data/mnist.npz        # the shipped line reader, into models/
       digitcli train --data mnist.npz --epochs 3 --output /tmp/try
       digitcli train --data mnist.npz --resume                    # continue after Ctrl-C
     """
-    from .commands.train import run
+    from .commands.train import run, run_lines
 
-    config = dataclasses.replace(SETTINGS.train, epochs=epochs, batch_size=batch_size, seed=seed,
+    if which is TrainedModel.lines:
+        if resume:
+            raise typer.BadParameter("the line reader trains in one go (about 25 minutes); run it again",
+                                     param_hint="--resume")
+        config = dataclasses.replace(SETTINGS.train_lines, seed=seed, epochs=epochs or SETTINGS.train_lines.epochs,
+                                     batch_size=batch_size or SETTINGS.train_lines.batch_size)
+        raise typer.Exit(run_lines(data, output, config, stderr))
+    config = dataclasses.replace(SETTINGS.train, epochs=epochs or SETTINGS.train.epochs,
+                                 batch_size=batch_size or SETTINGS.train.batch_size, seed=seed,
                                  validation_size=validation_size)
     raise typer.Exit(run(data, output, config, resume, stderr))
 

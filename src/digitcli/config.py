@@ -76,6 +76,40 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class LineConvention:
+    """The line reader's input (reading/lines.py): a line of digits'
+    binary ink, cropped, scaled to `ink_height` rows and framed by
+    `margin` blank pixels, `height` rows in all; its width follows the ink
+    and is padded to a multiple of `stride`, the columns per output step."""
+
+    height: int = 32
+    ink_height: int = 24
+    margin: int = 4
+    stride: int = 4
+    num_classes: int = 11            # the CTC blank (0), then the digits 0-9 (1-10)
+
+
+@dataclass(frozen=True)
+class LineTrainConfig:
+    """Defaults of `digitcli train lines`; the shipped line reader uses
+    exactly these. Synthetic lines of 1 to `max_digits` MNIST training
+    digits (touching, overlapping or spaced; slanted; thicker or thinner
+    pens), made afresh from the seed."""
+
+    epochs: int = 6
+    batch_size: int = 64
+    samples: int = 160_000           # lines per epoch (the same lines each epoch)
+    validation_samples: int = 3000   # lines of MNIST test digits, for the card's exact-match figure
+    max_digits: int = 7
+    mark_share: float = 0.35         # lines with a dot, comma, dash, slash or underline that is not a digit
+    max_width: int = 192             # a longer line is squeezed to this width for training
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    seed: int = 1
+    workers: int = 4                 # threads that draw the lines
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Knobs of the photo pipeline (reading/pipeline.py). The switches turn
     a stage off (for benchmarks that measure what each stage gains)."""
@@ -204,11 +238,21 @@ class PredictConfig:
     # only resembles one often does not (runner.second_look).
     second_look_below: float = 0.99
     second_look_zooms: tuple[float, ...] = (0.9, 1.1)
-    # A number's confidence takes this factor for each cut through touching
-    # digits: each digit's confidence cannot show that the cut between them
-    # was wrong. Fitted on numbers composed from MNIST test digits by
-    # `python scripts/fit_cut_confidence.py` (refit after a retraining).
-    cut_confidence: float = 0.87
+    # The line reader (reading/lines.py) reads each segment cut through ink
+    # whole: the cuts then read as many digits as it did, and its digits
+    # where they read others (`line_min_digits`: it is heeded where it reads
+    # at least that many; a lone digit is the classifier's).
+    line_reader: bool = True
+    line_min_digits: int = 2
+    # A number's confidence takes `cut_confidence` for each cut through
+    # touching digits (each digit's confidence cannot show that the cut
+    # between them was wrong) and `line_disagreement` for each segment where
+    # the line reader and the cuts read differently. Fitted on numbers
+    # composed from MNIST test digits by `python scripts/fit_cut_confidence.py`
+    # (refit after a retraining of either model; with the line reader's count
+    # the cuts need no factor of their own).
+    cut_confidence: float = 1.0
+    line_disagreement: float = 0.9
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"
@@ -251,6 +295,8 @@ class ReportConfig:
 class Settings:
     image: ImageConvention = field(default_factory=ImageConvention)
     train: TrainConfig = field(default_factory=TrainConfig)
+    lines: LineConvention = field(default_factory=LineConvention)
+    train_lines: LineTrainConfig = field(default_factory=LineTrainConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     numbers: NumberConfig = field(default_factory=NumberConfig)
     predict: PredictConfig = field(default_factory=PredictConfig)

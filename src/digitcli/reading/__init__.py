@@ -3,6 +3,8 @@
 
 decode.py      bytes -> an upright 8-bit image
 pipeline.py    image -> the 28x28 digit the model reads (stages configurable)
+numbers.py     ink -> a number's segments and candidate digits
+lines.py       the line reader: touching digits read whole (CTC)
 classifier.py  one interface for every model file (ONNX by onnxruntime; .keras lazily)
 runner.py      many inputs -> results in order, threads ahead of batched inference
 result.py      the output contract: Status and Result

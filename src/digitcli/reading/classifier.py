@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..calibration import apply_temperature
 from ..config import SETTINGS
 from ..errors import ModelError
 from ..modelfiles import MODEL_STEM, card_checksum, read_card
+
+if TYPE_CHECKING:
+    from .lines import LineReader
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF"
@@ -35,6 +38,7 @@ class Classifier(Protocol):
 
     path: Path
     card: dict | None
+    line_reader: LineReader | None   # the line reader beside the model file, if there is one
 
     def probabilities(self, digits: np.ndarray) -> np.ndarray: ...
 
@@ -64,6 +68,7 @@ class OnnxClassifier:
     session: object
     card: dict | None
     temperature: float
+    line_reader: LineReader | None = None
 
     def probabilities(self, digits: np.ndarray) -> np.ndarray:
         """In calls of at most `model_batch` images: onnxruntime's memory
@@ -117,10 +122,19 @@ def load_classifier(path: Path | None = None) -> Classifier:
     else:
         classifier = _load_onnx(path, data, card, temperature)
     check_outputs(classifier)
+    from .lines import load_line_reader  # (lines.py loads its model with this module's helpers)
+
+    classifier.line_reader = load_line_reader(path)
     return classifier
 
 
 def _load_onnx(path: Path, data: bytes, card: dict | None, temperature: float) -> OnnxClassifier:
+    return OnnxClassifier(path, onnx_session(path, data), card, temperature)
+
+
+def onnx_session(path: Path, data: bytes):
+    """An onnxruntime session on one thread (the batch runner supplies the
+    parallelism); a file onnxruntime cannot load is a ModelError."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -131,7 +145,7 @@ def _load_onnx(path: Path, data: bytes, card: dict | None, temperature: float) -
         session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception:  # noqa: BLE001  (onnxruntime raises several kinds for a bad file)
         raise ModelError(f"{path} is not a valid ONNX model (truncated or corrupt). {fix_hint(path)}") from None
-    return OnnxClassifier(path, session, card, temperature)
+    return session
 
 
 def check_outputs(classifier: Classifier) -> None:

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
+from .lines import line_image
 from .pipeline import Box, InkMask, digit_image, frame_contact, scale_box
 
 
@@ -49,6 +50,7 @@ class Segment:
     nodes: int
     space_before: bool
     cuts: frozenset[int] = frozenset()
+    line: np.ndarray | None = None   # where it is cut through ink: its ink as the line reader's input
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class LoneShape:
         height, width = self.mask.shape
         glyphs, nodes = _lattice([self.mask], [(0, width)], height, self.origin, self.scale, self.numbers,
                                  self.config, self.convention, self.numbers.lone_split_aspect)
-        return (Segment(glyphs, len(nodes), False, _cut_nodes(nodes)),) if glyphs else ()
+        return (_segment(glyphs, nodes, False, [self.mask]),) if glyphs else ()
 
 
 @dataclass
@@ -312,16 +314,27 @@ def _cut_nodes(nodes: list[tuple[int, int | None]]) -> frozenset[int]:
     return frozenset(i for i, (_, column) in enumerate(nodes) if column is not None)
 
 
+def _segment(glyphs: dict[tuple[int, int], Glyph], nodes: list[tuple[int, int | None]], space_before: bool,
+             masks: list[np.ndarray]) -> Segment:
+    """A segment from its lattice; one cut through ink (touching digits)
+    also keeps its ink as a line, for the line reader."""
+    cuts = _cut_nodes(nodes)
+    line = line_image(np.logical_or.reduce(masks)) if cuts else None
+    return Segment(glyphs, len(nodes), space_before, cuts, line)
+
+
 def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
                      convention: ImageConvention, ink: InkMask,
-                     split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
-    """_lattice over a segment's groups, from the image's component labels."""
+                     split_aspect: float, space_before: bool) -> Segment | None:
+    """_lattice over a segment's groups, from the image's component labels;
+    None when no span of it could be a digit."""
     box = segment.box
     window = labels[box.y:box.bottom, box.x:box.right]
     masks = [np.isin(window, group.labels) for group in segment.groups]
     spans = [(group.x - box.x, group.w) for group in segment.groups]
-    return _lattice(masks, spans, box.h, (box.x, box.y), ink.scale_to_original, numbers, config, convention,
-                    split_aspect)
+    glyphs, nodes = _lattice(masks, spans, box.h, (box.x, box.y), ink.scale_to_original, numbers, config,
+                             convention, split_aspect)
+    return _segment(glyphs, nodes, space_before, masks) if glyphs else None
 
 
 def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
@@ -358,12 +371,12 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     for (line, typical), line_segments in zip(lines, found_segments):
         previous: _Piece | None = None
         for found in line_segments:
-            glyphs, nodes = _segment_lattice(labels, found, numbers, config, convention, ink, split_aspect)
-            if not glyphs:
-                continue
             box = found.box
             space = previous is None and bool(segments) or (
                 previous is not None and box.x - previous.right > numbers.space_gap * typical)
-            segments.append(Segment(glyphs, len(nodes), space, _cut_nodes(nodes)))
+            segment = _segment_lattice(labels, found, numbers, config, convention, ink, split_aspect, space)
+            if segment is None:
+                continue
+            segments.append(segment)
             previous = box
     return tuple(segments)

@@ -34,6 +34,7 @@ from ..errors import ImageError
 from .classifier import Classifier
 from .decode import decode_image, image_dimensions
 from .inputs import empty_folder_message
+from .lines import LineReader, LineReading, line_image
 from .numbers import LoneShape, Segment, segment_number
 from .pipeline import Box, Prepared, ink_mask, prepare_digit
 from .result import DigitRead, Result, Status
@@ -177,15 +178,19 @@ def best_paths(segment: Segment, scores: dict[tuple[int, int], float], most: int
 
 
 def choose_reading(segments: tuple[Segment, ...], scores: list[dict[tuple[int, int], float]],
-                   digits: int | None) -> tuple[list[Path_], bool]:
+                   digits: int | None, counts: list[int | None] | None = None) -> tuple[list[Path_], bool]:
     """The path through each segment's lattice: the most probable reading
     (the product of its digits' confidences), with exactly `digits` digits
-    in all when given. Returns the paths and whether the count was met."""
+    in all when given, else with the line reader's count for each segment
+    it read (`counts`, where the lattice has a path that long). Returns the
+    paths and whether the count was met."""
     most = digits if digits is not None else max((s.nodes for s in segments), default=1)
     per_segment = [best_paths(segment, s, most) for segment, s in zip(segments, scores)]
     unconstrained = [max(paths.values())[1] if paths else [] for paths in per_segment]
     if digits is None:
-        return unconstrained, True
+        counts = counts or [None] * len(segments)
+        return [paths[count][1] if count in paths else best
+                for paths, best, count in zip(per_segment, unconstrained, counts)], True
     totals: dict[int, tuple[float, list[Path_]]] = {0: (0.0, [])}
     for paths in per_segment:
         following: dict[int, tuple[float, list[Path_]]] = {}
@@ -209,18 +214,21 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
     owners = [result for result in results if result.prepared is not None]
     singles, glyph_probs = _read_candidates([result.prepared for result in owners], classifier, singles=True)
     uncut = [index for index, result in enumerate(owners) if _lone_shape(result.prepared) is not None]
-    for index in uncut:
+    line_reader = getattr(classifier, "line_reader", None)
+    several = _lines_of_several(line_reader, [owners[index].prepared.segments[0] for index in uncut], config)
+    for index, many in zip(uncut, several):
         prepared = owners[index].prepared
         shape = prepared.segments[0]
-        settled = _one_digit_outweighs(prepared, shape, singles[index], config)
+        settled = not many and _one_digit_outweighs(prepared, shape, singles[index], config)
         owners[index].prepared = dataclasses.replace(prepared, segments=() if settled else shape.cut())
     if uncut:
         _, cut_probs = _read_candidates([owners[index].prepared for index in uncut], classifier, singles=False)
         for index, probs in zip(uncut, cut_probs):
             glyph_probs[index] = probs
-    readings = [choose_digits(result.prepared, single, probs, config)
-                for result, single, probs in zip(owners, singles, glyph_probs)]
-    chosen = [candidate for reading in readings for candidate in reading.digits]
+    lines = _read_lines([result.prepared for result in owners], line_reader, config)
+    readings = [choose_digits(result.prepared, single, probs, config, read)
+                for result, single, probs, read in zip(owners, singles, glyph_probs, lines)]
+    chosen = [candidate for reading in readings for candidate in reading.digits if not candidate.from_line]
     if chosen:
         looked = second_look(np.stack([c.image for c in chosen]), np.stack([c.probabilities for c in chosen]),
                              classifier, config)
@@ -261,6 +269,27 @@ def _read_candidates(prepared: list[Prepared], classifier: Classifier,
     return found, glyph_probs
 
 
+def _read_lines(prepared: list[Prepared], line_reader: LineReader | None,
+                config: PredictConfig) -> list[list[LineReading | None]]:
+    """In one call to the line reader: each segment cut through ink (touching
+    digits) read whole. Returns, for each image, each segment's reading
+    (None for a segment the cuts alone read)."""
+    segments = [[segment for segment in each.segments if isinstance(segment, Segment)] for each in prepared]
+    if line_reader is None or not config.line_reader or config.digits is not None:
+        return [[None] * len(each) for each in segments]
+    readings = iter(line_reader.read([s.line for each in segments for s in each if s.line is not None]))
+    return [[next(readings) if s.line is not None else None for s in each] for each in segments]
+
+
+def _lines_of_several(line_reader: LineReader | None, shapes: list[LoneShape], config: PredictConfig) -> list[bool]:
+    """Whether the line reader reads each lone wide shape as several digits
+    (touching digits that a one-digit reading must not settle)."""
+    if line_reader is None or not config.line_reader or config.digits is not None or not shapes:
+        return [False] * len(shapes)
+    return [len(reading.digits) >= config.line_min_digits
+            for reading in line_reader.read([line_image(s.mask) for s in shapes])]
+
+
 def _one_digit_outweighs(prepared: Prepared, shape: LoneShape, single: np.ndarray | None,
                          config: PredictConfig) -> bool:
     """Whether a lone shape's one-digit reading wins over whatever its cuts
@@ -281,6 +310,7 @@ class Candidate:
     image: np.ndarray
     probabilities: np.ndarray
     space_before: bool = False
+    from_line: bool = False   # read by the line reader (the cuts read it otherwise)
 
 
 @dataclass
@@ -292,6 +322,7 @@ class Reading:
     digits: list[Candidate]
     count_met: bool = True
     cuts: int = 0
+    disagreements: int = 0   # segments where the cuts read other digits than the line reader
 
 
 def zoomed(digit: np.ndarray, factor: float) -> np.ndarray:
@@ -320,6 +351,24 @@ def second_look(digits: np.ndarray, probabilities: np.ndarray, classifier: Class
     return looked
 
 
+def _heed_line_reader(reading: list[Candidate], paths: list[Path_], lines: list[LineReading | None]) -> int:
+    """Where the line reader read a segment and the cuts read other digits,
+    its digits replace theirs (it reads touching digits better; the count
+    is already its own, choose_reading). Returns how many segments it
+    disagreed on."""
+    disagreements, start = 0, 0
+    for path, line in zip(paths, lines):
+        own = reading[start:start + len(path)]
+        start += len(path)
+        if line is None or "".join(str(int(c.probabilities.argmax())) for c in own) == line.digits:
+            continue
+        disagreements += 1
+        if len(own) == len(line.digits):
+            for candidate, probabilities in zip(own, line.probabilities):
+                candidate.probabilities, candidate.from_line = probabilities, True
+    return disagreements
+
+
 def _same_ink(box: Box | None, boxes: list[Box], overlap: float) -> bool:
     """Whether the one digit's box and the number's digits' boxes enclose
     mostly the same ink (intersection over union at least `overlap`): the same
@@ -336,19 +385,25 @@ def _same_ink(box: Box | None, boxes: list[Box], overlap: float) -> bool:
 
 
 def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: list[dict],
-                  config: PredictConfig) -> Reading:
-    """Decide between the one-digit reading and the number's best path."""
+                  config: PredictConfig, lines: list[LineReading | None] | None = None) -> Reading:
+    """Decide between the one-digit reading and the number's best path; a
+    segment the line reader read gets as many digits as it read there."""
     segments = prepared.segments
+    lines = lines or [None] * len(segments)
     penalty = config.split_penalty
     scores = [{edge: float(np.log(max(p.max(), 1e-12))) - penalty for edge, p in probs.items()}
               for probs in glyph_probs]
-    paths, count_met = choose_reading(segments, scores, config.digits) if segments else ([], True)
+    # One digit, or none: the classifier reads a lone digit better than the line reader does.
+    lines = [line if line is not None and len(line.digits) >= config.line_min_digits else None for line in lines]
+    counts = [len(line.digits) if line is not None else None for line in lines]
+    paths, count_met = choose_reading(segments, scores, config.digits, counts) if segments else ([], True)
     reading = [Candidate(segment.glyphs[edge].box, segment.glyphs[edge].digit, probs[edge],
                          position == 0 and segment.space_before)
                for segment, probs, path in zip(segments, glyph_probs, paths)
                for position, edge in enumerate(path)]
+    disagreements = _heed_line_reader(reading, paths, lines)
     one_segment = len({id(segment) for segment, path in zip(segments, paths) if path}) <= 1
-    if single is not None and len(reading) > 1 and config.digits is None:
+    if single is not None and len(reading) > 1 and config.digits is None and not any(lines):
         # Several digits read where the one-digit reading holds (nearly) all
         # the ink: touching digits, or one digit (broken strokes, a detached
         # bar) that the cuts only seemed to read? The more probable reading
@@ -363,7 +418,7 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
         # One digit: the one-digit pipeline (all of a digit's strokes, however far apart) reads it.
         return Reading([Candidate(prepared.box, prepared.digit, single)])
     cuts = sum(j in segment.cuts for segment, path in zip(segments, paths) for _, j in path[:-1])
-    return Reading(reading, count_met, cuts)
+    return Reading(reading, count_met, cuts, disagreements)
 
 
 def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None:
@@ -381,7 +436,7 @@ def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None
     # Each digit's confidence is the model's; a cut through touching digits
     # may be wrong in a way no one digit's confidence shows.
     result.confidence = (float(np.prod([read.confidence for read in result.digits]))
-                         * config.cut_confidence ** reading.cuts)
+                         * config.cut_confidence ** reading.cuts * config.line_disagreement ** reading.disagreements)
     result.digit = result.digits[0].digit if len(result.digits) == 1 else None
     result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
     confident = result.confidence >= config.min_confidence and reading.count_met

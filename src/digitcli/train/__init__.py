@@ -14,6 +14,8 @@ loop.py              the training run: fit, average, calibrate, write
 card.py              the model card and the model files
 export.py            Keras to ONNX
 keras_classifier.py  a .keras file behind the reading library's Classifier
+line_data.py         lines of MNIST digits for the line reader (numpy)
+lines.py             the line reader: its network, CTC training, model files
 """
 
 import os

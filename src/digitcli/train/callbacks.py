@@ -36,19 +36,21 @@ class RichProgress(keras.callbacks.Callback):
                             description=f"epoch {epoch + 1}/{self.epochs}", metrics="")
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = logs or {}
-        self.progress.update(self.batch_task, completed=batch + 1,
-                             metrics=f"loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f}")
+        self.progress.update(self.batch_task, completed=batch + 1, metrics=_metrics(logs, ("loss", "accuracy")))
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        summary = (f"loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f} "
-                   f"val_acc {logs.get('val_accuracy', 0):.4f}")
+        summary = _metrics(logs, ("loss", "accuracy", "val_accuracy"))
         self.progress.update(self.epoch_task, completed=epoch + 1, metrics=summary)
         self.progress.console.log(f"epoch {epoch + 1}/{self.epochs}: {summary}")
 
     def on_train_end(self, logs=None):
         self.progress.stop()
+
+
+def _metrics(logs: dict | None, names: tuple[str, ...]) -> str:
+    """'loss 0.1234 acc 0.9876 ...' for the metrics Keras logged."""
+    short = {"accuracy": "acc", "val_accuracy": "val_acc"}
+    return " ".join(f"{short.get(name, name)} {float(logs[name]):.4f}" for name in names if name in (logs or {}))
 
 
 HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")

@@ -18,7 +18,7 @@ from ..calibration import apply_temperature, expected_calibration_error, fit_tem
 from ..config import SETTINGS, TrainConfig
 from ..fileio import atomic_path, atomic_write_bytes, atomic_write_text
 from ..mnist import Mnist
-from ..modelfiles import ModelFiles, card_checksum
+from ..modelfiles import MODEL_STEM, ModelFiles, card_checksum
 from .callbacks import KeepBest
 from .dataset import non_digit_inputs, number_piece_inputs, to_model_input
 from .export import keras_to_onnx
@@ -88,10 +88,10 @@ def rejection(model: keras.Model, temperature: float, x_val: np.ndarray, config:
     }
 
 
-def write_model_files(model: keras.Model, card: dict, output: Path) -> ModelFiles:
+def write_model_files(model: keras.Model, card: dict, output: Path, stem: str = MODEL_STEM) -> ModelFiles:
     """Write .keras, .onnx and the card, each atomically; the card records
     the checksums of the other two so a mismatched set is detected."""
-    files = ModelFiles.in_folder(output)
+    files = ModelFiles.in_folder(output, stem)
     # An uncompiled copy (same layers and weights): the training metric and
     # optimizer are not needed to use it, and a plain keras.models.load_model
     # opens it without digitcli installed.

@@ -81,9 +81,10 @@ def _add_activation(graph: _Graph, layer) -> None:
 
 def keras_to_onnx(model) -> onnx.ModelProto:
     """Translate a chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
-    layers into an ONNX model with input (N, 28, 28, 1) NHWC, like Keras."""
+    layers into an ONNX model with Keras' NHWC input ((N, 28, 28, 1) for the
+    classifier; a free width for the line reader). A chain that ends in a
+    convolution outputs its NCHW feature map."""
     graph = _Graph()
-    size = model.input_shape[1]
     graph.add("Transpose", "to_nchw", perm=[0, 3, 1, 2])
     layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
     index = 0
@@ -127,10 +128,16 @@ def keras_to_onnx(model) -> onnx.ModelProto:
             raise ValueError(f"layer {layer.name} of kind {kind} cannot be exported to ONNX")
         index += 1
     graph.nodes[-1].output[0] = OUTPUT_NAME
+    input_shape = ["N", *(size if size is not None else f"in{axis}"
+                          for axis, size in enumerate(model.input_shape[1:], start=1))]
+    output_shape = ["N", int(model.output_shape[-1])]
+    if len(model.output_shape) == 4:   # NHWC in Keras, NCHW here
+        output_shape += [size if size is not None else f"out{axis}"
+                         for axis, size in enumerate(model.output_shape[1:3], start=2)]
     graph_proto = helper.make_graph(
-        graph.nodes, "digitcli_cnn",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["N", size, size, 1])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["N", int(model.output_shape[-1])])],
+        graph.nodes, model.name,
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, input_shape)],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, output_shape)],
         graph.initializers,
     )
     onnx_model = helper.make_model(graph_proto, producer_name="digitcli",

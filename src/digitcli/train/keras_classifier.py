@@ -23,6 +23,7 @@ class KerasClassifier:
     model: keras.Model
     card: dict | None
     temperature: float
+    line_reader: object | None = None   # reading.lines.LineReader, set by load_classifier
 
     @classmethod
     def load(cls, path: Path, card: dict | None, temperature: float) -> KerasClassifier:

@@ -10,9 +10,10 @@ from keras import layers
 from ..config import SETTINGS, ImageConvention
 
 
-def conv_bn_relu(x, filters: int, kernel: int = 3, strides: int = 1, name: str = ""):
+def conv_bn_relu(x, filters: int, kernel: int | tuple[int, int] = 3, strides: int = 1, name: str = "",
+                 padding: str = "same"):
     """Conv (no bias: BatchNorm has one) -> BatchNorm -> ReLU."""
-    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
+    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False,
                       name=f"{name}_conv")(x)
     x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)

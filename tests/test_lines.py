@@ -1,0 +1,136 @@
+"""The line reader: its input, CTC decoding, training lines, training and
+export, and how the number reader heeds it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pytest
+from conftest import SHIPPED_MODEL
+from test_numbers import number_on_paper
+from typer.testing import CliRunner
+
+from digitcli import Reader
+from digitcli.cli import app
+from digitcli.config import SETTINGS
+from digitcli.reading.classifier import load_classifier
+from digitcli.reading.lines import BLANK, LineReading, greedy_decode, line_image, stack_lines
+from digitcli.reading.runner import _read_candidates, as_item, choose_digits, prepare_item
+
+LINES = SETTINGS.lines
+
+
+def test_a_line_is_its_ink_cropped_scaled_and_framed():
+    mask = np.zeros((200, 300), np.uint8)
+    mask[50:110, 40:190] = 255            # 60 high, 150 wide
+    line = line_image(mask)
+    assert line.shape[0] == LINES.height and line.shape[1] % LINES.stride == 0
+    rows, columns = np.nonzero(line > 0.5)
+    assert rows.min() == LINES.margin and rows.max() == LINES.margin + LINES.ink_height - 1
+    assert columns.min() == LINES.margin and columns.max() == LINES.margin + 60 - 1   # 150 * 24 / 60
+    assert line_image(np.zeros((20, 20), np.uint8)) is None
+
+
+def test_lines_of_several_widths_are_padded_on_the_right():
+    narrow, wide = np.ones((LINES.height, 8), np.float32), np.ones((LINES.height, 20), np.float32)
+    batch = stack_lines([narrow, wide])
+    assert batch.shape == (2, LINES.height, 20)
+    assert batch[0, :, :8].all() and not batch[0, :, 8:].any() and batch[1].all()
+
+
+def frames(classes: list[int], sure: float = 0.9) -> np.ndarray:
+    """Step probabilities whose best class is each of `classes`."""
+    probabilities = np.full((len(classes), LINES.num_classes), (1 - sure) / (LINES.num_classes - 1), np.float32)
+    probabilities[np.arange(len(classes)), classes] = sure
+    return probabilities
+
+
+def test_ctc_decoding_merges_repeats_and_drops_blanks():
+    three, seven = 3 + 1, 7 + 1
+    reading = greedy_decode(frames([BLANK, three, three, BLANK, three, seven, seven, BLANK]))
+    assert reading.digits == "337"
+    assert reading.probabilities.shape == (3, 10)
+    assert np.allclose(reading.probabilities.sum(axis=1), 1)
+    assert list(reading.probabilities.argmax(axis=1)) == [3, 3, 7]
+    assert reading.confidence == pytest.approx(0.9 ** 8)
+    assert greedy_decode(frames([BLANK, BLANK])).digits == ""
+
+
+def test_training_lines_hold_only_their_digits(tiny_mnist_arrays):
+    from digitcli.train.line_data import line_samples
+
+    config = dataclasses.replace(SETTINGS.train_lines, mark_share=1.0, max_digits=5)
+    x, widths, y = line_samples(tiny_mnist_arrays["x_train"], tiny_mnist_arrays["y_train"], 40, 3, config)
+    assert x.shape == (40, LINES.height, config.max_width)
+    assert np.all(widths % LINES.stride == 0) and np.all(widths <= config.max_width)
+    counts = (y >= 0).sum(axis=1)
+    assert counts.min() >= 1 and counts.max() <= 5
+    assert all(set(row[row >= 0]) <= set(range(10)) for row in y)   # the marks add no labels
+    assert all(x[i, :, :widths[i]].max() > 0.5 and not x[i, :, widths[i]:].any() for i in range(40))
+    again = line_samples(tiny_mnist_arrays["x_train"], tiny_mnist_arrays["y_train"], 40, 3, config)
+    assert np.array_equal(x, again[0]) and np.array_equal(y, again[2])   # the seed decides
+
+
+def test_the_line_reader_trains_exports_and_loads_beside_the_classifier(tiny_npz, tmp_path):
+    """A short training writes the three files; the ONNX export reads lines
+    of any width as Keras does; a classifier finds the reader beside it."""
+    import keras
+    from rich.console import Console
+
+    from digitcli.mnist import load_mnist
+    from digitcli.train.lines import train_lines
+
+    config = dataclasses.replace(SETTINGS.train_lines, samples=256, validation_samples=32, epochs=1)
+    result = train_lines(load_mnist(tiny_npz), tmp_path, config, Console(stderr=True, quiet=True))
+    assert not result.interrupted and result.files.onnx.exists() and result.files.card.exists()
+    for name in ("digitcli.onnx", "digitcli.json"):
+        shutil.copy(SHIPPED_MODEL.with_name(name), tmp_path / name)
+    reader = load_classifier(tmp_path / "digitcli.onnx").line_reader
+    assert reader is not None and reader.path == result.files.onnx
+    keras_model = keras.models.load_model(result.files.keras, compile=False)
+    rng = np.random.default_rng(0)
+    for width in (32, 100):
+        line = (rng.random((1, LINES.height, width)) > 0.8).astype(np.float32)
+        expected = keras_model.predict(line[..., None], verbose=0).transpose(0, 3, 1, 2)
+        got = reader.session.run(None, {reader.session.get_inputs()[0].name: line[..., None]})[0]
+        assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-4
+    (tmp_path / "digitcli-lines.onnx").unlink()
+    assert load_classifier(tmp_path / "digitcli.onnx").line_reader is None   # numbers read by cuts alone
+
+
+def test_train_lines_has_no_resume():
+    result = CliRunner().invoke(app, ["train", "lines", "--resume"])
+    assert result.exit_code == 2 and "--resume" in result.output
+
+
+@pytest.fixture(scope="module")
+def touching_zeros():
+    """Two touching 0s, cut, with the classifier's reading of every
+    candidate digit of the lattice."""
+    prepared = prepare_item(as_item(number_on_paper("00", seed=1, advance=0.5))).prepared
+    (shape,) = prepared.segments
+    prepared = dataclasses.replace(prepared, segments=shape.cut())
+    singles, glyph_probs = _read_candidates([prepared], Reader(SHIPPED_MODEL).classifier, singles=True)
+    return prepared, singles[0], glyph_probs[0]
+
+
+def reading_of(digits: str) -> LineReading:
+    probabilities = np.full((len(digits), 10), 0.01, np.float32)
+    probabilities[np.arange(len(digits)), [int(d) for d in digits]] = 0.91
+    return LineReading(digits, 0.8, probabilities)
+
+
+def test_the_line_reader_sets_the_count_and_overrules_other_digits(touching_zeros):
+    prepared, single, glyph_probs = touching_zeros
+    config = SETTINGS.predict
+    agreed = choose_digits(prepared, single, glyph_probs, config, [reading_of("00")])
+    assert [int(c.probabilities.argmax()) for c in agreed.digits] == [0, 0] and agreed.disagreements == 0
+    assert not any(c.from_line for c in agreed.digits)
+    overruled = choose_digits(prepared, single, glyph_probs, config, [reading_of("08")])
+    assert [int(c.probabilities.argmax()) for c in overruled.digits] == [0, 8] and overruled.disagreements == 1
+    assert all(c.from_line for c in overruled.digits)
+    one = choose_digits(prepared, single, glyph_probs, config, [reading_of("8")])
+    unheeded = choose_digits(prepared, single, glyph_probs, config, [None])
+    assert [c.box for c in one.digits] == [c.box for c in unheeded.digits] and one.disagreements == 0
