@@ -171,7 +171,7 @@ def train(
 
     if which is TrainedModel.lines:
         if resume:
-            raise typer.BadParameter("the line reader trains in one go (about 25 minutes); run it again",
+            raise typer.BadParameter("the line reader trains in one go (about 45 minutes on 2 cores); run it again",
                                      param_hint="--resume")
         config = dataclasses.replace(SETTINGS.train_lines, seed=seed, epochs=epochs or SETTINGS.train_lines.epochs,
                                      batch_size=batch_size or SETTINGS.train_lines.batch_size)

@@ -11,8 +11,10 @@ wide piece's column profile, where touching digits meet), and every span
 between two nodes that could be one digit is a candidate glyph. The
 classifier, trained to spread its probability over touching pairs and wrong
 cuts (outlier exposure), scores every candidate in one batch, and the path
-through the lattice with the most probable reading wins (runner.py). Pure
-numpy and OpenCV.
+through the lattice with the most probable reading wins (runner.py). A
+segment cut through ink also keeps its ink as a line, which the line reader
+(lines.py) reads whole: its count of digits, and its digits where the cuts
+read others, win (runner.py). Pure numpy and OpenCV.
 """
 
 from __future__ import annotations
