@@ -12,7 +12,7 @@ from conftest import SHIPPED_MODEL
 from test_numbers import number_on_paper
 from typer.testing import CliRunner
 
-from digitcli import Reader
+from digitcli import Reader, Status
 from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.reading.classifier import load_classifier
@@ -134,3 +134,14 @@ def test_the_line_reader_sets_the_count_and_overrules_other_digits(touching_zero
     one = choose_digits(prepared, single, glyph_probs, config, [reading_of("8")])
     unheeded = choose_digits(prepared, single, glyph_probs, config, [None])
     assert [c.box for c in one.digits] == [c.box for c in unheeded.digits] and one.disagreements == 0
+
+
+def test_the_shipped_line_reader_reads_touching_digits():
+    """Four digits drawn as one shape: the shipped reader reads them all,
+    confidently, where the cuts alone read a doubtful 8."""
+    reader = Reader(SHIPPED_MODEL, workers=1)
+    assert reader.classifier.line_reader is not None
+    image = number_on_paper("3908", seed=3, advance=0.45)
+    result = reader.read(image)
+    assert result.number == "3908" and result.status is Status.OK
+    assert reader.configured(line_reader=False).read(image).number != "3908"
