@@ -26,7 +26,7 @@ from .callbacks import RichProgress
 from .card import write_model_files
 from .dataset import threaded_map
 from .line_data import line_samples
-from .loop import _stop_cleanly_on_signals
+from .loop import stop_cleanly_on_signals
 from .model import conv_bn_relu
 
 BUCKET = 32   # lines are batched with others of about their width (a multiple of this)
@@ -149,7 +149,7 @@ def train_lines(mnist: Mnist, output: Path, config: LineTrainConfig, console: Co
     console.log(f"training the line reader: {model.count_params():,} parameters, {config.epochs} epochs "
                 f"of {len(batches)} batches")
     exact = ExactMatch(model, x_val, y_val)
-    previous_handlers = _stop_cleanly_on_signals()
+    previous_handlers = stop_cleanly_on_signals()
     try:
         trainable.fit(batches, epochs=config.epochs, verbose=0,
                       callbacks=[exact, RichProgress(console, config.epochs, len(batches))])

@@ -62,7 +62,7 @@ def use_average_if_better(model: keras.Model, keeper: KeepBest, train_data: tf.d
     return None
 
 
-def _stop_cleanly_on_signals() -> dict:
+def stop_cleanly_on_signals() -> dict:
     """Ctrl-C, `kill` and `kill -INT` all stop training cleanly, even where
     the shell started it with SIGINT ignored (a background job, CI). Returns
     the previous handlers, to restore."""
@@ -114,7 +114,7 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
     num_classes = SETTINGS.image.num_classes
     validation = (to_model_input(x_val), keras.utils.to_categorical(y_val, num_classes)) if len(x_val) else None
     interrupted = False
-    previous_handlers = _stop_cleanly_on_signals()
+    previous_handlers = stop_cleanly_on_signals()
     try:
         if initial_epoch < config.epochs:
             model.fit(train_data, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
