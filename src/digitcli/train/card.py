@@ -25,10 +25,8 @@ from .export import keras_to_onnx
 from .model import predict_in_batches
 
 
-def model_card(model: keras.Model, mnist: Mnist, config: TrainConfig, keeper: KeepBest,
-               test_accuracy: float, seconds: float, n_train: int, n_val: int) -> dict:
-    """What a user (or a later digitcli) needs to know about the model."""
-    image = SETTINGS.image
+def card_header(model: keras.Model) -> dict:
+    """What every model card opens with: the model, its layers, and what made it when."""
     return {
         "name": model.name,
         "digitcli_version": __version__,
@@ -39,6 +37,15 @@ def model_card(model: keras.Model, mnist: Mnist, config: TrainConfig, keeper: Ke
             for layer in model.layers
         ],
         "parameters": int(model.count_params()),
+    }
+
+
+def model_card(model: keras.Model, mnist: Mnist, config: TrainConfig, keeper: KeepBest,
+               test_accuracy: float, seconds: float, n_train: int, n_val: int) -> dict:
+    """What a user (or a later digitcli) needs to know about the model."""
+    image = SETTINGS.image
+    return {
+        **card_header(model),
         "input": {"shape": [image.size, image.size, 1], "dtype": "float32", "range": [0.0, 1.0],
                   "convention": f"white digit on black, fitted in a {image.box}x{image.box} box, "
                                 f"centred by mass in {image.size}x{image.size} (MNIST)"},

@@ -8,22 +8,19 @@ from __future__ import annotations
 import signal
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 from rich.console import Console
 
-from .. import __version__
 from ..config import SETTINGS, LineConvention, LineTrainConfig
 from ..mnist import Mnist
 from ..modelfiles import ModelFiles
 from ..reading.lines import LINES_STEM, greedy_decode, softmax
 from .callbacks import RichProgress
-from .card import write_model_files
+from .card import card_header, write_model_files
 from .dataset import threaded_map
 from .line_data import line_samples
 from .loop import stop_cleanly_on_signals
@@ -173,11 +170,7 @@ def line_card(model: keras.Model, mnist: Mnist, config: LineTrainConfig, history
     """The line reader's model card."""
     convention = SETTINGS.lines
     return {
-        "name": model.name,
-        "digitcli_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "framework": {"tensorflow": tf.__version__, "keras": keras.__version__},
-        "parameters": int(model.count_params()),
+        **card_header(model),
         "input": {"shape": [convention.height, "width", 1], "dtype": "float32", "range": [0.0, 1.0],
                   "convention": f"a line of binary ink, white on black, {convention.ink_height} rows high "
                                 f"in a {convention.margin}-pixel margin; width a multiple of {convention.stride}"},
