@@ -16,7 +16,7 @@ from digitcli import Reader, Status
 from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.reading.classifier import load_classifier
-from digitcli.reading.lines import BLANK, LineReading, greedy_decode, line_image, stack_lines
+from digitcli.reading.lines import BLANK, LineReading, greedy_decode, line_image
 from digitcli.reading.runner import _read_candidates, as_item, choose_digits, prepare_item
 
 LINES = SETTINGS.lines
@@ -31,13 +31,6 @@ def test_a_line_is_its_ink_cropped_scaled_and_framed():
     assert rows.min() == LINES.margin and rows.max() == LINES.margin + LINES.ink_height - 1
     assert columns.min() == LINES.margin and columns.max() == LINES.margin + 60 - 1   # 150 * 24 / 60
     assert line_image(np.zeros((20, 20), np.uint8)) is None
-
-
-def test_lines_of_several_widths_are_padded_on_the_right():
-    narrow, wide = np.ones((LINES.height, 8), np.float32), np.ones((LINES.height, 20), np.float32)
-    batch = stack_lines([narrow, wide])
-    assert batch.shape == (2, LINES.height, 20)
-    assert batch[0, :, :8].all() and not batch[0, :, 8:].any() and batch[1].all()
 
 
 def frames(classes: list[int], sure: float = 0.9) -> np.ndarray:
@@ -96,6 +89,12 @@ def test_the_line_reader_trains_exports_and_loads_beside_the_classifier(tiny_npz
         expected = keras_model.predict(line[..., None], verbose=0).transpose(0, 3, 1, 2)
         got = reader.session.run(None, {reader.session.get_inputs()[0].name: line[..., None]})[0]
         assert got.shape == expected.shape and np.abs(got - expected).max() < 1e-4
+    # a line reads the same alone and among lines of other widths
+    lines = [(rng.random((LINES.height, width)) > 0.8).astype(np.float32) for width in (40, 64, 40, 100)]
+    together = reader.read(lines)
+    for line, reading in zip(lines, together):
+        (alone,) = reader.read([line])
+        assert alone.digits == reading.digits and alone.confidence == reading.confidence
     (tmp_path / "digitcli-lines.onnx").unlink()
     assert load_classifier(tmp_path / "digitcli.onnx").line_reader is None   # numbers read by cuts alone
 

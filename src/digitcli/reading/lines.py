@@ -45,16 +45,6 @@ def line_image(mask: np.ndarray, convention: LineConvention = SETTINGS.lines) ->
     return line
 
 
-def stack_lines(lines: list[np.ndarray]) -> np.ndarray:
-    """Lines of several widths -> one (N, height, widest) batch, padded with
-    blank columns on the right (where the reader reads blanks)."""
-    widest = max(line.shape[1] for line in lines)
-    batch = np.zeros((len(lines), lines[0].shape[0], widest), np.float32)
-    for row, line in zip(batch, lines):
-        row[:, :line.shape[1]] = line
-    return batch
-
-
 @dataclass(frozen=True)
 class LineReading:
     """What the line reader read: the digits; the probability of its best
@@ -99,19 +89,20 @@ class LineReader:
     temperature: float
 
     def read(self, lines: list[np.ndarray]) -> list[LineReading]:
-        """Each line image (line_image) read left to right."""
-        if not lines:
-            return []
-        readings = []
-        for start in range(0, len(lines), SETTINGS.predict.model_batch):
-            group = lines[start:start + SETTINGS.predict.model_batch]
-            batch = stack_lines(group)[..., None]
-            logits = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0]
-            # (N, classes, 1, steps); a line's own steps end where its width does
-            steps = logits[:, :, 0, :].transpose(0, 2, 1)
-            for line, each in zip(group, steps):
-                own = each[:line.shape[1] // SETTINGS.lines.stride]
-                readings.append(greedy_decode(softmax(own, self.temperature)))
+        """Each line image (line_image) read left to right. Lines of one
+        width go to the model together, unpadded: a padded line would read
+        a little differently, and a reading must not depend on what else is
+        in the batch."""
+        readings: list[LineReading | None] = [None] * len(lines)
+        name = self.session.get_inputs()[0].name
+        for width in sorted({line.shape[1] for line in lines}):
+            same = [index for index, line in enumerate(lines) if line.shape[1] == width]
+            for start in range(0, len(same), SETTINGS.predict.model_batch):
+                group = same[start:start + SETTINGS.predict.model_batch]
+                batch = np.stack([lines[index] for index in group])[..., None]
+                logits = self.session.run(None, {name: batch})[0]   # (N, classes, 1, steps)
+                for index, steps in zip(group, logits[:, :, 0, :].transpose(0, 2, 1)):
+                    readings[index] = greedy_decode(softmax(steps, self.temperature))
         return readings
 
 

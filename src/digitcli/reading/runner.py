@@ -215,17 +215,19 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
     singles, glyph_probs = _read_candidates([result.prepared for result in owners], classifier, singles=True)
     uncut = [index for index, result in enumerate(owners) if _lone_shape(result.prepared) is not None]
     line_reader = getattr(classifier, "line_reader", None)
-    several = _lines_of_several(line_reader, [owners[index].prepared.segments[0] for index in uncut], config)
-    for index, many in zip(uncut, several):
+    lone_lines = dict(zip(uncut, _read_lone_shapes(line_reader, [owners[i].prepared.segments[0] for i in uncut],
+                                                   config)))
+    for index in uncut:
         prepared = owners[index].prepared
         shape = prepared.segments[0]
-        settled = not many and _one_digit_outweighs(prepared, shape, singles[index], config)
+        several = lone_lines[index] is not None and len(lone_lines[index].digits) >= config.line_min_digits
+        settled = not several and _one_digit_outweighs(prepared, shape, singles[index], config)
         owners[index].prepared = dataclasses.replace(prepared, segments=() if settled else shape.cut())
     if uncut:
         _, cut_probs = _read_candidates([owners[index].prepared for index in uncut], classifier, singles=False)
         for index, probs in zip(uncut, cut_probs):
             glyph_probs[index] = probs
-    lines = _read_lines([result.prepared for result in owners], line_reader, config)
+    lines = _read_lines([result.prepared for result in owners], line_reader, config, lone_lines)
     readings = [choose_digits(result.prepared, single, probs, config, read)
                 for result, single, probs, read in zip(owners, singles, glyph_probs, lines)]
     chosen = [candidate for reading in readings for candidate in reading.digits if not candidate.from_line]
@@ -269,25 +271,30 @@ def _read_candidates(prepared: list[Prepared], classifier: Classifier,
     return found, glyph_probs
 
 
-def _read_lines(prepared: list[Prepared], line_reader: LineReader | None,
-                config: PredictConfig) -> list[list[LineReading | None]]:
+def _read_lines(prepared: list[Prepared], line_reader: LineReader | None, config: PredictConfig,
+                lone_lines: dict[int, LineReading | None]) -> list[list[LineReading | None]]:
     """In one call to the line reader: each segment cut through ink (touching
-    digits) read whole. Returns, for each image, each segment's reading
-    (None for a segment the cuts alone read)."""
+    digits) read whole; a cut lone shape's one segment keeps the reading of
+    the shape (`lone_lines`, by image: the same ink). Returns, for each
+    image, each segment's reading (None for a segment the cuts alone read)."""
     segments = [[segment for segment in each.segments if isinstance(segment, Segment)] for each in prepared]
     if line_reader is None or not config.line_reader or config.digits is not None:
         return [[None] * len(each) for each in segments]
-    readings = iter(line_reader.read([s.line for each in segments for s in each if s.line is not None]))
-    return [[next(readings) if s.line is not None else None for s in each] for each in segments]
+    unread = [s.line for index, each in enumerate(segments) if index not in lone_lines
+              for s in each if s.line is not None]
+    readings = iter(line_reader.read(unread))
+    return [[(lone_lines[index] if index in lone_lines else next(readings)) if s.line is not None else None
+             for s in each] for index, each in enumerate(segments)]
 
 
-def _lines_of_several(line_reader: LineReader | None, shapes: list[LoneShape], config: PredictConfig) -> list[bool]:
-    """Whether the line reader reads each lone wide shape as several digits
-    (touching digits that a one-digit reading must not settle)."""
-    if line_reader is None or not config.line_reader or config.digits is not None or not shapes:
-        return [False] * len(shapes)
-    return [len(reading.digits) >= config.line_min_digits
-            for reading in line_reader.read([line_image(s.mask) for s in shapes])]
+def _read_lone_shapes(line_reader: LineReader | None, shapes: list[LoneShape],
+                      config: PredictConfig) -> list[LineReading | None]:
+    """The line reader's reading of each lone wide shape, in one call: one
+    it reads as several digits is touching digits, which a one-digit
+    reading must not settle."""
+    if line_reader is None or not config.line_reader or config.digits is not None:
+        return [None] * len(shapes)
+    return list(line_reader.read([line_image(shape.mask) for shape in shapes]))
 
 
 def _one_digit_outweighs(prepared: Prepared, shape: LoneShape, single: np.ndarray | None,
