@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+import synthetic
 from conftest import SHIPPED_MODEL
 from test_numbers import number_on_paper
 from typer.testing import CliRunner
@@ -17,7 +18,10 @@ from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.reading.classifier import load_classifier
 from digitcli.reading.lines import BLANK, LineReading, greedy_decode, line_image
+from digitcli.reading.numbers import LoneShape, segment_number
+from digitcli.reading.pipeline import ink_mask
 from digitcli.reading.runner import _read_candidates, as_item, choose_digits, prepare_item
+from digitcli.train.outliers import HANDWRITTEN
 
 LINES = SETTINGS.lines
 
@@ -144,3 +148,32 @@ def test_the_shipped_line_reader_reads_touching_digits():
     result = reader.read(image)
     assert result.number == "3908" and result.status is Status.OK
     assert reader.configured(line_reader=False).read(image).number != "3908"
+
+
+def test_digits_that_overlap_into_a_narrow_shape_are_read_when_it_is_not_a_digit():
+    """A 4 and a 9 written into each other make a shape no wider than a
+    digit, which the classifier does not read as one; the line reader is
+    asked, and reads both (the cuts alone give a doubtful 8). A letter is
+    such a shape too, so the reading is flagged."""
+    image = number_on_paper("49", seed=1, advance=0.35)
+    (shape,) = segment_number(ink_mask(image), defer_lone=True)
+    assert isinstance(shape, LoneShape) and shape.narrow
+    assert segment_number(ink_mask(image)) == ()   # undeferred: a one-digit reading, as before
+    reader = Reader(SHIPPED_MODEL, workers=1)
+    result = reader.read(image)
+    assert result.number == "49" and result.status is Status.LOW_CONFIDENCE
+    assert reader.configured(refused_shape=1.0).read(image).status is Status.OK
+    alone = reader.configured(line_reader=False).read(image)
+    assert alone.number != "49" and alone.status is Status.LOW_CONFIDENCE
+    assert reader.configured(line_reader=False, digits=2).read(image).number == "49"   # a known count cuts it
+
+
+def test_a_letter_the_line_reader_reads_as_digits_stays_flagged():
+    """A pen-drawn B: the classifier refuses it, the line reader (which has
+    never seen a letter) reads it as digits, surely; the reading is flagged."""
+    page = synthetic.paper(200, 200, seed=0)
+    image = synthetic.draw_strokes(page, [stroke.tolist() for stroke in HANDWRITTEN["B"]], (100, 100), 120, seed=0)
+    reader = Reader(SHIPPED_MODEL, workers=1)
+    result = reader.read(image)
+    assert len(result.number) >= 2 and result.status is Status.LOW_CONFIDENCE
+    assert reader.configured(refused_shape=1.0).read(image).status is Status.OK

@@ -210,6 +210,7 @@ class NumberConfig:
     small_print: float = 0.4          # a line of marks this much smaller than the tallest line is print or noise
     split_aspect: float = 0.7         # a piece this much wider than tall, beside others, may be touching digits
     lone_split_aspect: float = 1.0    # ...and a piece alone in the image, this much wider
+    lone_read_aspect: float = 0.5     # a narrower lone piece that is not a digit may be digits overlapping
     max_cuts: int = 8                 # at most this many valley cuts in one piece...
     cut_step: float = 0.2             # ...and cuts at every this share of the height between them
     min_width: float = 0.12           # a cut leaves at least this much on either side
@@ -253,6 +254,11 @@ class PredictConfig:
     # the cuts need no factor of their own).
     cut_confidence: float = 1.0
     line_disagreement: float = 0.9
+    # A lone shape no wider than a digit that the classifier does not read
+    # as one, and the line reader reads as several digits: digits written
+    # into each other, or a letter (the line reader has never seen one, and
+    # reads a B as "13"). Its reading takes this factor, which flags it.
+    refused_shape: float = 0.45
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

@@ -49,11 +49,14 @@ def line_image(mask: np.ndarray, convention: LineConvention = SETTINGS.lines) ->
 class LineReading:
     """What the line reader read: the digits; the probability of its best
     path through the steps (a lower bound on the string's); and for each
-    digit, the probabilities of the ten digits at the step where it peaks."""
+    digit, the probabilities of the ten digits at the step where it peaks.
+    `refused`: the ink is a shape the classifier did not read as a digit
+    (runner.classify), so that a letter may be what it read."""
 
     digits: str
     confidence: float
     probabilities: np.ndarray   # (len(digits), 10)
+    refused: bool = False
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -57,12 +57,14 @@ class Segment:
 
 @dataclass(frozen=True)
 class LoneShape:
-    """One shape alone in the image and wider than a digit: touching
-    digits, or one wide digit (a 0 stretched to fill its box). Cutting it
-    makes dozens of candidate digits for the model, and a confident
-    one-digit reading of the same ink outweighs every reading they can make
+    """One shape alone in the image, wide enough to hold touching digits
+    (or one wide digit: a 0 stretched to fill its box). Cutting it makes
+    dozens of candidate digits for the model, and a confident one-digit
+    reading of the same ink outweighs every reading they can make
     (runner.choose_digits), so it is cut only when needed: `cut()` gives
-    its segment. It keeps only the shape's own mask, not the image's."""
+    its segment. A `narrow` one, no wider than a digit, is digits that
+    overlap only when the one-digit reading does not read it as a digit.
+    It keeps only the shape's own mask, not the image's."""
 
     box: Box                 # in the original image's pixels
     mask: np.ndarray         # the shape's ink, bool, in its box at working size
@@ -71,11 +73,13 @@ class LoneShape:
     numbers: NumberConfig
     config: PipelineConfig
     convention: ImageConvention
+    narrow: bool = False
 
     def cut(self) -> tuple[Segment, ...]:
         height, width = self.mask.shape
+        split_aspect = self.numbers.lone_read_aspect if self.narrow else self.numbers.lone_split_aspect
         glyphs, nodes = _lattice([self.mask], [(0, width)], height, self.origin, self.scale, self.numbers,
-                                 self.config, self.convention, self.numbers.lone_split_aspect)
+                                 self.config, self.convention, split_aspect)
         return (_segment(glyphs, nodes, False, [self.mask]),) if glyphs else ()
 
 
@@ -361,13 +365,15 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     # pieces (a number, evidently), narrower groups are cut too.
     all_segments = [s for line in found_segments for s in line]
     lone = len(all_segments) == 1 and len(all_segments[0].groups) == 1
-    if lone and all_segments[0].box.w <= numbers.lone_split_aspect * all_segments[0].box.h:
+    aspect = all_segments[0].box.w / all_segments[0].box.h if lone else 0.0
+    narrow = aspect <= numbers.lone_split_aspect
+    if lone and narrow and (not defer_lone or aspect < numbers.lone_read_aspect):
         return ()   # one digit, nothing to cut: the one-digit reading is the reading
     if lone and defer_lone:
         (group,) = all_segments[0].groups
         window = labels[group.y:group.bottom, group.x:group.right]
         return (LoneShape(ink.box_in_original((group.x, group.y, group.w, group.h)), np.isin(window, group.labels),
-                          (group.x, group.y), ink.scale_to_original, numbers, config, convention),)
+                          (group.x, group.y), ink.scale_to_original, numbers, config, convention, narrow),)
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):

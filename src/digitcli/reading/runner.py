@@ -208,21 +208,29 @@ def choose_reading(segments: tuple[Segment, ...], scores: list[dict[tuple[int, i
 def classify(results: list[Result], classifier: Classifier, config: PredictConfig = SETTINGS.predict) -> None:
     """Fill in the readings of a batch of results: one call to the model for
     each one-digit image and every candidate digit of every number, one for
-    the candidates of lone wide shapes that the one-digit reading does not
-    settle, and one more for a second look at the digits read with less
-    than `second_look_below`."""
+    the candidates of lone shapes that neither the one-digit reading nor
+    the line reader settles, and one more for a second look at the digits
+    read with less than `second_look_below`."""
     owners = [result for result in results if result.prepared is not None]
     singles, glyph_probs = _read_candidates([result.prepared for result in owners], classifier, singles=True)
-    uncut = [index for index, result in enumerate(owners) if _lone_shape(result.prepared) is not None]
+    lone = {index: shape for index, result in enumerate(owners) if (shape := _lone_shape(result.prepared))}
+    # A narrow shape goes to the line reader only when it is not read as a digit.
+    asked = [index for index, shape in lone.items() if not shape.narrow or _unsure(singles[index], config)]
     line_reader = getattr(classifier, "line_reader", None)
-    lone_lines = dict(zip(uncut, _read_lone_shapes(line_reader, [owners[i].prepared.segments[0] for i in uncut],
-                                                   config)))
-    for index in uncut:
+    lone_lines = dict(zip(asked, _read_lone_shapes(line_reader, [lone[index] for index in asked], config)))
+    uncut = []
+    for index, shape in lone.items():
         prepared = owners[index].prepared
-        shape = prepared.segments[0]
-        several = lone_lines[index] is not None and len(lone_lines[index].digits) >= config.line_min_digits
-        settled = not several and _one_digit_outweighs(prepared, shape, singles[index], config)
+        several = _several(lone_lines.get(index), config)
+        if shape.narrow:
+            settled = not several and config.digits in (None, 1)
+            if several:
+                lone_lines[index] = dataclasses.replace(lone_lines[index], refused=True)
+        else:
+            settled = not several and _one_digit_outweighs(prepared, shape, singles[index], config)
         owners[index].prepared = dataclasses.replace(prepared, segments=() if settled else shape.cut())
+        if not settled:
+            uncut.append(index)
     if uncut:
         _, cut_probs = _read_candidates([owners[index].prepared for index in uncut], classifier, singles=False)
         for index, probs in zip(uncut, cut_probs):
@@ -243,7 +251,7 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
 
 
 def _lone_shape(prepared: Prepared) -> LoneShape | None:
-    """The image's one lone wide shape, not cut yet, or None."""
+    """The image's one lone shape, not cut yet (numbers.LoneShape), or None."""
     segments = prepared.segments
     return segments[0] if len(segments) == 1 and isinstance(segments[0], LoneShape) else None
 
@@ -289,12 +297,22 @@ def _read_lines(prepared: list[Prepared], line_reader: LineReader | None, config
 
 def _read_lone_shapes(line_reader: LineReader | None, shapes: list[LoneShape],
                       config: PredictConfig) -> list[LineReading | None]:
-    """The line reader's reading of each lone wide shape, in one call: one
-    it reads as several digits is touching digits, which a one-digit
-    reading must not settle."""
+    """The line reader's reading of each lone shape asked about, in one
+    call: one it reads as several digits is touching digits, which a
+    one-digit reading must not settle."""
     if line_reader is None or not config.line_reader or config.digits is not None:
         return [None] * len(shapes)
     return list(line_reader.read([line_image(shape.mask) for shape in shapes]))
+
+
+def _several(reading: LineReading | None, config: PredictConfig) -> bool:
+    """Whether the line reader read several digits (a lone digit is the classifier's)."""
+    return reading is not None and len(reading.digits) >= config.line_min_digits
+
+
+def _unsure(single: np.ndarray | None, config: PredictConfig) -> bool:
+    """Whether the one-digit reading does not read the image as a digit."""
+    return single is None or float(single.max()) < config.min_confidence
 
 
 def _one_digit_outweighs(prepared: Prepared, shape: LoneShape, single: np.ndarray | None,
@@ -330,6 +348,7 @@ class Reading:
     count_met: bool = True
     cuts: int = 0
     disagreements: int = 0   # segments where the cuts read other digits than the line reader
+    refused: int = 0         # segments read by the line reader in a shape the classifier refused
 
 
 def zoomed(digit: np.ndarray, factor: float) -> np.ndarray:
@@ -425,7 +444,8 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
         # One digit: the one-digit pipeline (all of a digit's strokes, however far apart) reads it.
         return Reading([Candidate(prepared.box, prepared.digit, single)])
     cuts = sum(j in segment.cuts for segment, path in zip(segments, paths) for _, j in path[:-1])
-    return Reading(reading, count_met, cuts, disagreements)
+    refused = sum(line is not None and line.refused for line in lines)
+    return Reading(reading, count_met, cuts, disagreements, refused)
 
 
 def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None:
@@ -443,7 +463,8 @@ def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None
     # Each digit's confidence is the model's; a cut through touching digits
     # may be wrong in a way no one digit's confidence shows.
     result.confidence = (float(np.prod([read.confidence for read in result.digits]))
-                         * config.cut_confidence ** reading.cuts * config.line_disagreement ** reading.disagreements)
+                         * config.cut_confidence ** reading.cuts * config.line_disagreement ** reading.disagreements
+                         * config.refused_shape ** reading.refused)
     result.digit = result.digits[0].digit if len(result.digits) == 1 else None
     result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
     confident = result.confidence >= config.min_confidence and reading.count_met
