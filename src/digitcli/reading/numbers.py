@@ -348,8 +348,8 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
                    convention: ImageConvention = SETTINGS.image,
                    defer_lone: bool = False) -> tuple[Segment, ...] | tuple[LoneShape]:
     """An image's ink -> its segments, line by line, left to right. With
-    `defer_lone`, a lone shape wider than a digit comes back uncut, as a
-    LoneShape (whose `cut()` gives its segments)."""
+    `defer_lone`, a lone shape at least `lone_read_aspect` as wide as tall
+    comes back uncut, as a LoneShape (whose `cut()` gives its segments)."""
     if ink.mask is None:
         return ()
     labels, pieces = _components(ink, config, numbers)
@@ -360,9 +360,12 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     tallest = max(typical for _, typical in lines)
     lines = [(line, typical) for line, typical in lines if typical >= numbers.small_print * tallest]
     found_segments = [_segments_of_line(line, typical, numbers) for line, typical in lines]
-    # A lone shape is cut only when it is clearly wider than a digit: a
-    # letter cut anywhere has pieces that look like digits. Beside other
-    # pieces (a number, evidently), narrower groups are cut too.
+    # A lone shape is cut at once only when it is clearly wider than a
+    # digit: a letter cut anywhere has pieces that look like digits. Beside
+    # other pieces (a number, evidently), narrower groups are cut too.
+    # Deferred, a lone shape down to `lone_read_aspect` comes back as a
+    # narrow LoneShape: digits written into each other, if the classifier
+    # does not read it as one (runner.classify decides).
     all_segments = [s for line in found_segments for s in line]
     lone = len(all_segments) == 1 and len(all_segments[0].groups) == 1
     aspect = all_segments[0].box.w / all_segments[0].box.h if lone else 0.0
