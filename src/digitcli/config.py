@@ -253,7 +253,7 @@ class PredictConfig:
     # (refit after a retraining of either model; with the line reader's count
     # the cuts need no factor of their own).
     cut_confidence: float = 1.0
-    line_disagreement: float = 0.9
+    line_disagreement: float = 0.95
     # A lone shape no wider than a digit that the classifier does not read
     # as one, and the line reader reads as several digits: digits written
     # into each other, or a letter (the line reader has never seen one, and
