@@ -73,7 +73,12 @@ class LoneShape:
     numbers: NumberConfig
     config: PipelineConfig
     convention: ImageConvention
-    narrow: bool = False
+
+    @property
+    def narrow(self) -> bool:
+        """No wider than a digit (`lone_split_aspect`)."""
+        height, width = self.mask.shape
+        return width <= self.numbers.lone_split_aspect * height
 
     def cut(self) -> tuple[Segment, ...]:
         height, width = self.mask.shape
@@ -376,7 +381,7 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
         (group,) = all_segments[0].groups
         window = labels[group.y:group.bottom, group.x:group.right]
         return (LoneShape(ink.box_in_original((group.x, group.y, group.w, group.h)), np.isin(window, group.labels),
-                          (group.x, group.y), ink.scale_to_original, numbers, config, convention, narrow),)
+                          (group.x, group.y), ink.scale_to_original, numbers, config, convention),)
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):

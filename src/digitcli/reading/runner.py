@@ -286,7 +286,7 @@ def _read_lines(prepared: list[Prepared], line_reader: LineReader | None, config
     the shape (`lone_lines`, by image: the same ink). Returns, for each
     image, each segment's reading (None for a segment the cuts alone read)."""
     segments = [[segment for segment in each.segments if isinstance(segment, Segment)] for each in prepared]
-    if line_reader is None or not config.line_reader or config.digits is not None:
+    if not _line_reader_heeded(line_reader, config):
         return [[None] * len(each) for each in segments]
     unread = [s.line for index, each in enumerate(segments) if index not in lone_lines
               for s in each if s.line is not None]
@@ -300,9 +300,15 @@ def _read_lone_shapes(line_reader: LineReader | None, shapes: list[LoneShape],
     """The line reader's reading of each lone shape asked about, in one
     call: one it reads as several digits is touching digits, which a
     one-digit reading must not settle."""
-    if line_reader is None or not config.line_reader or config.digits is not None:
+    if not _line_reader_heeded(line_reader, config):
         return [None] * len(shapes)
     return list(line_reader.read([line_image(shape.mask) for shape in shapes]))
+
+
+def _line_reader_heeded(line_reader: LineReader | None, config: PredictConfig) -> bool:
+    """Whether there is a line reader to ask: one beside the model, not
+    turned off, and no --digits count (which the cuts meet alone)."""
+    return line_reader is not None and config.line_reader and config.digits is None
 
 
 def _several(reading: LineReading | None, config: PredictConfig) -> bool:
@@ -420,7 +426,7 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
     scores = [{edge: float(np.log(max(p.max(), 1e-12))) - penalty for edge, p in probs.items()}
               for probs in glyph_probs]
     # One digit, or none: the classifier reads a lone digit better than the line reader does.
-    lines = [line if line is not None and len(line.digits) >= config.line_min_digits else None for line in lines]
+    lines = [line if _several(line, config) else None for line in lines]
     counts = [len(line.digits) if line is not None else None for line in lines]
     paths, count_met = choose_reading(segments, scores, config.digits, counts) if segments else ([], True)
     reading = [Candidate(segment.glyphs[edge].box, segment.glyphs[edge].digit, probs[edge],
