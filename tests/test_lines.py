@@ -13,14 +13,22 @@ from conftest import SHIPPED_MODEL
 from test_numbers import number_on_paper
 from typer.testing import CliRunner
 
-from digitcli import Reader, Status
+from digitcli import Reader, Result, Status
 from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.reading.classifier import load_classifier
-from digitcli.reading.lines import BLANK, LineReading, greedy_decode, line_image
+from digitcli.reading.lines import BLANK, LineReading, greedy_decode, line_image, line_views
 from digitcli.reading.numbers import LoneShape, segment_number
 from digitcli.reading.pipeline import ink_mask
-from digitcli.reading.runner import _read_candidates, as_item, choose_digits, prepare_item
+from digitcli.reading.runner import (
+    Candidate,
+    Reading,
+    _read_candidates,
+    as_item,
+    choose_digits,
+    fill_result,
+    prepare_item,
+)
 from digitcli.train.outliers import HANDWRITTEN
 
 LINES = SETTINGS.lines
@@ -35,6 +43,32 @@ def test_a_line_is_its_ink_cropped_scaled_and_framed():
     assert rows.min() == LINES.margin and rows.max() == LINES.margin + LINES.ink_height - 1
     assert columns.min() == LINES.margin and columns.max() == LINES.margin + 60 - 1   # 150 * 24 / 60
     assert line_image(np.zeros((20, 20), np.uint8)) is None
+
+
+def test_views_of_a_line_are_its_ink_smaller_larger_and_shifted():
+    mask = np.zeros((200, 300), np.uint8)
+    mask[50:110, 40:190] = 255
+    views = line_views(line_image(mask), ink_heights=(20, 24), shifts=LINES.stride)
+    assert len(views) == 2 * LINES.stride
+    for index, view in enumerate(views):
+        rows, columns = np.nonzero(view > 0.5)
+        ink_height, shift = (20, 24)[index // LINES.stride], index % LINES.stride
+        assert view.shape[0] == LINES.height and view.shape[1] % LINES.stride == 0
+        assert rows.max() - rows.min() + 1 == ink_height
+        assert columns.min() == (LINES.height - ink_height) // 2 + shift
+        assert columns.max() - columns.min() + 1 == round(150 * ink_height / 60)
+
+
+def test_a_number_whose_line_reading_its_views_do_not_repeat_is_less_sure():
+    config = SETTINGS.predict
+    digits = [Candidate((0, 0, 10, 20), np.zeros((28, 28), np.float32), np.eye(10, dtype=np.float32)[d])
+              for d in (4, 2)]
+    confidences = []
+    for steadiness in ((), (1.0,), (config.steady_share,), (config.steady_share - 0.1,), (0.0, 0.5)):
+        result = Result("x")
+        fill_result(result, Reading(digits, steadiness=steadiness), config)
+        confidences.append(result.confidence)
+    assert confidences == pytest.approx([1, 1, 1, config.unsteady_line, config.unsteady_line ** 2])
 
 
 def frames(classes: list[int], sure: float = 0.9) -> np.ndarray:

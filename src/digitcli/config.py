@@ -259,6 +259,15 @@ class PredictConfig:
     # into each other, or a letter (the line reader has never seen one, and
     # reads a B as "13"). Its reading takes this factor, which flags it.
     refused_shape: float = 0.45
+    # Each segment the line reader reads as several digits is read again in
+    # `line_view_heights` x `line_view_shifts` views (lines.line_views): a
+    # little smaller or larger, a column or more to the right. Where fewer
+    # than `steady_share` of them read the same digits, the number's
+    # confidence takes `unsteady_line` (fitted with the two factors above).
+    line_view_heights: tuple[int, ...] = (20, 22, 24)
+    line_view_shifts: int = 4
+    steady_share: float = 0.6
+    unsteady_line: float = 0.7
     # Worker processes for decoding and the pipeline ("auto": once the input
     # holds more than process_after images; "threads" for the old engine).
     engine: str = "auto"

@@ -13,6 +13,7 @@ Pure numpy and OpenCV; the model runs in onnxruntime like the classifier.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,18 +46,38 @@ def line_image(mask: np.ndarray, convention: LineConvention = SETTINGS.lines) ->
     return line
 
 
+def line_views(line: np.ndarray, ink_heights: tuple[int, ...], shifts: int,
+               convention: LineConvention = SETTINGS.lines) -> list[np.ndarray]:
+    """The same line's ink as the line reader would see it written a little
+    smaller or larger (`ink_heights`) and starting at each column of an
+    output step (`shifts`): touching digits read the same in nearly every
+    view, ink the reader only guesses at often does not."""
+    ink = line > 0.5
+    views = []
+    for ink_height in ink_heights:
+        framed = line_image(ink, dataclasses.replace(convention, ink_height=ink_height,
+                                                     margin=(convention.height - ink_height) // 2))
+        if framed is None:
+            return []
+        stride = convention.stride
+        views.extend(np.pad(framed, ((0, 0), (shift, (stride - shift) % stride))) for shift in range(shifts))
+    return views
+
+
 @dataclass(frozen=True)
 class LineReading:
     """What the line reader read: the digits; the probability of its best
     path through the steps (a lower bound on the string's); and for each
     digit, the probabilities of the ten digits at the step where it peaks.
     `refused`: the ink is a shape the classifier did not read as a digit
-    (runner.classify), so that a letter may be what it read."""
+    (runner.classify), so that a letter may be what it read. `steadiness`:
+    the share of its views (line_views) that read the same digits."""
 
     digits: str
     confidence: float
     probabilities: np.ndarray   # (len(digits), 10)
     refused: bool = False
+    steadiness: float = 1.0
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

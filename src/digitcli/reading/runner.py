@@ -34,7 +34,7 @@ from ..errors import ImageError
 from .classifier import Classifier
 from .decode import decode_image, image_dimensions
 from .inputs import empty_folder_message
-from .lines import LineReader, LineReading, line_image
+from .lines import LineReader, LineReading, line_image, line_views
 from .numbers import LoneShape, Segment, segment_number
 from .pipeline import Box, Prepared, ink_mask, prepare_digit
 from .result import DigitRead, Result, Status
@@ -291,8 +291,26 @@ def _read_lines(prepared: list[Prepared], line_reader: LineReader | None, config
     unread = [s.line for index, each in enumerate(segments) if index not in lone_lines
               for s in each if s.line is not None]
     readings = iter(line_reader.read(unread))
-    return [[(lone_lines[index] if index in lone_lines else next(readings)) if s.line is not None else None
+    read = [[(lone_lines[index] if index in lone_lines else next(readings)) if s.line is not None else None
              for s in each] for index, each in enumerate(segments)]
+    return _with_steadiness(read, segments, line_reader, config)
+
+
+def _with_steadiness(read: list[list[LineReading | None]], segments: list[list[Segment]],
+                     line_reader: LineReader, config: PredictConfig) -> list[list[LineReading | None]]:
+    """Each reading of several digits with its steadiness: the share of its
+    views (lines.line_views) that read the same digits, all views of the
+    batch in one call to the line reader."""
+    asked = [(index, position) for index, each in enumerate(read)
+             for position, reading in enumerate(each) if _several(reading, config)]
+    views = [line_views(segments[index][position].line, config.line_view_heights, config.line_view_shifts)
+             for index, position in asked]
+    seen = iter(line_reader.read([view for each in views for view in each]))
+    for (index, position), each in zip(asked, views):
+        digits = read[index][position].digits
+        same = sum(next(seen).digits == digits for _ in each)
+        read[index][position] = dataclasses.replace(read[index][position], steadiness=same / len(each) if each else 1.0)
+    return read
 
 
 def _read_lone_shapes(line_reader: LineReader | None, shapes: list[LoneShape],
@@ -355,6 +373,7 @@ class Reading:
     cuts: int = 0
     disagreements: int = 0   # segments where the cuts read other digits than the line reader
     refused: int = 0         # segments read by the line reader in a shape the classifier refused
+    steadiness: tuple[float, ...] = ()   # of each segment's line reading (lines.LineReading)
 
 
 def zoomed(digit: np.ndarray, factor: float) -> np.ndarray:
@@ -451,7 +470,8 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
         return Reading([Candidate(prepared.box, prepared.digit, single)])
     cuts = sum(j in segment.cuts for segment, path in zip(segments, paths) for _, j in path[:-1])
     refused = sum(line is not None and line.refused for line in lines)
-    return Reading(reading, count_met, cuts, disagreements, refused)
+    steadiness = tuple(line.steadiness for line in lines if line is not None)
+    return Reading(reading, count_met, cuts, disagreements, refused, steadiness)
 
 
 def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None:
@@ -468,9 +488,10 @@ def fill_result(result: Result, reading: Reading, config: PredictConfig) -> None
     result.number = text
     # Each digit's confidence is the model's; a cut through touching digits
     # may be wrong in a way no one digit's confidence shows.
+    unsteady = sum(share < config.steady_share for share in reading.steadiness)
     result.confidence = (float(np.prod([read.confidence for read in result.digits]))
                          * config.cut_confidence ** reading.cuts * config.line_disagreement ** reading.disagreements
-                         * config.refused_shape ** reading.refused)
+                         * config.refused_shape ** reading.refused * config.unsteady_line ** unsteady)
     result.digit = result.digits[0].digit if len(result.digits) == 1 else None
     result.top_k = result.digits[0].top_k if len(result.digits) == 1 else []
     confident = result.confidence >= config.min_confidence and reading.count_met
