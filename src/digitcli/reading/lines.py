@@ -49,17 +49,17 @@ def line_image(mask: np.ndarray, convention: LineConvention = SETTINGS.lines) ->
 def line_views(line: np.ndarray, ink_heights: tuple[int, ...], shifts: int,
                convention: LineConvention = SETTINGS.lines) -> list[np.ndarray]:
     """The same line's ink as the line reader would see it written a little
-    smaller or larger (`ink_heights`) and starting at each column of an
-    output step (`shifts`): touching digits read the same in nearly every
-    view, ink the reader only guesses at often does not."""
-    ink = line > 0.5
+    smaller or larger (`ink_heights`) and starting 0 to `shifts` - 1
+    columns later (at most an output step's `stride`): touching digits read
+    the same in nearly every view, ink the reader only guesses at often
+    does not."""
+    ink, stride = line > 0.5, convention.stride
     views = []
     for ink_height in ink_heights:
         framed = line_image(ink, dataclasses.replace(convention, ink_height=ink_height,
                                                      margin=(convention.height - ink_height) // 2))
         if framed is None:
             return []
-        stride = convention.stride
         views.extend(np.pad(framed, ((0, 0), (shift, (stride - shift) % stride))) for shift in range(shifts))
     return views
 
