@@ -4,8 +4,10 @@ export, and how the number reader heeds it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 import synthetic
@@ -104,6 +106,23 @@ def test_training_lines_hold_only_their_digits(tiny_mnist_arrays):
     assert np.array_equal(x, again[0]) and np.array_equal(y, again[2])   # the seed decides
 
 
+def test_cursive_joins_make_spaced_digits_one_piece_and_small_digits_come_last():
+    from digitcli.train.line_data import smaller_at_the_end, with_ligatures
+
+    canvas = np.zeros((80, 120), np.uint8)
+    cv2.circle(canvas, (30, 40), 16, 255, 4)
+    cv2.circle(canvas, (85, 40), 16, 255, 4)
+    assert cv2.connectedComponents((canvas > 127).astype(np.uint8))[0] - 1 == 2
+    rng = np.random.default_rng(0)
+    pieces = [cv2.connectedComponents((with_ligatures(canvas.copy(), [49, 104], 56, np.random.default_rng(seed))
+                                       > 127).astype(np.uint8))[0] - 1 for seed in range(10)]
+    assert set(pieces) == {1, 2}   # mostly joined, now and then not
+    config = dataclasses.replace(SETTINGS.train_lines, small_share=1.0)
+    sizes = smaller_at_the_end(4, config, rng)
+    assert sizes is not None and max(sizes[-1:]) < min(sizes[:1]) and all(0.4 < size < 1.1 for size in sizes)
+    assert smaller_at_the_end(1, config, rng) is None   # a lone digit is never smaller than itself
+
+
 def test_the_line_reader_trains_exports_and_loads_beside_the_classifier(tiny_npz, tmp_path):
     """A short training writes the three files; the ONNX export reads lines
     of any width as Keras does; a classifier finds the reader beside it."""
@@ -116,6 +135,8 @@ def test_the_line_reader_trains_exports_and_loads_beside_the_classifier(tiny_npz
     config = dataclasses.replace(SETTINGS.train_lines, samples=256, validation_samples=32, epochs=1)
     result = train_lines(load_mnist(tiny_npz), tmp_path, config, Console(stderr=True, quiet=True))
     assert not result.interrupted and result.files.onnx.exists() and result.files.card.exists()
+    card = json.loads(result.files.card.read_text())
+    assert len(card["training"]["history"]) == len(config.members) == 2   # an ensemble, in one file
     for name in ("digitcli.onnx", "digitcli.json"):
         shutil.copy(SHIPPED_MODEL.with_name(name), tmp_path / name)
     reader = load_classifier(tmp_path / "digitcli.onnx").line_reader

@@ -102,6 +102,12 @@ class LineTrainConfig:
     validation_samples: int = 3000   # lines of MNIST test digits, for the card's exact-match figure
     max_digits: int = 7
     mark_share: float = 0.35         # lines with a dot, comma, dash, slash or underline that is not a digit
+    small_share: float = 0.0         # lines whose last digits are written smaller (cents, a cheque's zeros)
+    ligature_share: float = 0.0      # lines whose digits are joined as in cursive writing
+    # The shipped reader is an ensemble of one network per member, each
+    # trained on lines with its (small_share, ligature_share), their step
+    # probabilities averaged in the one model file (train/lines.py).
+    members: tuple[tuple[float, float], ...] = ((0.0, 0.0), (0.15, 0.2))
     max_width: int = 192             # a longer line is squeezed to this width for training
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4

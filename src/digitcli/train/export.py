@@ -24,13 +24,16 @@ class _Graph:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.current = INPUT_NAME
+        self.prefix = ""   # an ensemble member's, so that its names are its own
 
     def constant(self, name: str, array: np.ndarray) -> str:
+        name = self.prefix + name
         self.initializers.append(numpy_helper.from_array(array.astype(np.float32), name))
         return name
 
     def add(self, op: str, name: str, extra_inputs: tuple[str, ...] = (), output: str | None = None,
             **attrs) -> None:
+        name = self.prefix + name
         output = output or f"{name}_out"
         self.nodes.append(helper.make_node(op, [self.current, *extra_inputs], [output], name=name, **attrs))
         self.current = output
@@ -79,13 +82,9 @@ def _add_activation(graph: _Graph, layer) -> None:
         raise ValueError(f"{layer.name}: activation {activation} is not supported")
 
 
-def keras_to_onnx(model) -> onnx.ModelProto:
-    """Translate a chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
-    layers into an ONNX model with Keras' NHWC input ((N, 28, 28, 1) for the
-    classifier; a free width for the line reader). A chain that ends in a
-    convolution outputs its NCHW feature map."""
-    graph = _Graph()
-    graph.add("Transpose", "to_nchw", perm=[0, 3, 1, 2])
+def _add_chain(graph: _Graph, model) -> None:
+    """A chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
+    layers, from the graph's current tensor (NCHW)."""
     layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
     index = 0
     while index < len(layers):
@@ -127,6 +126,37 @@ def keras_to_onnx(model) -> onnx.ModelProto:
         elif kind != "Dropout":  # Dropout is the identity at inference
             raise ValueError(f"layer {layer.name} of kind {kind} cannot be exported to ONNX")
         index += 1
+
+
+def _add_ensemble(graph: _Graph, model) -> None:
+    """train/lines.ensemble_line_model: each member's chain from the same
+    input, and the log of their summed probabilities (log-softmax over the
+    classes, axis 1 in NCHW; log p + softplus(log q - log p))."""
+    start, log_sum = graph.current, None
+    for member in (layer for layer in model.layers if layer.__class__.__name__ == "Functional"):
+        graph.current, graph.prefix = start, f"{member.name}_"
+        _add_chain(graph, member)
+        graph.add("LogSoftmax", "log_p", axis=1)
+        if log_sum is not None:
+            graph.add("Sub", "gap", (log_sum,))
+            graph.add("Softplus", "softplus")
+            graph.add("Add", "log_sum", (log_sum,))
+        log_sum = graph.current
+    graph.prefix = ""
+
+
+def keras_to_onnx(model) -> onnx.ModelProto:
+    """Translate a chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
+    layers (or an ensemble of such chains, train/lines.ensemble_line_model)
+    into an ONNX model with Keras' NHWC input ((N, 28, 28, 1) for the
+    classifier; a free width for the line reader). A chain that ends in a
+    convolution outputs its NCHW feature map."""
+    graph = _Graph()
+    graph.add("Transpose", "to_nchw", perm=[0, 3, 1, 2])
+    if any(layer.__class__.__name__ == "Functional" for layer in model.layers):
+        _add_ensemble(graph, model)
+    else:
+        _add_chain(graph, model)
     graph.nodes[-1].output[0] = OUTPUT_NAME
     input_shape = ["N", *(size if size is not None else f"in{axis}"
                           for axis, size in enumerate(model.input_shape[1:], start=1))]

@@ -48,7 +48,9 @@ def draw_line(images: np.ndarray, labels: np.ndarray, rng: Rng,
     shares = [share for share, _, _ in SPACINGS]
     _, gaps, ink_contact = SPACINGS[int(rng.choice(len(SPACINGS), p=shares))]
     canvas, rights = compose_number([images[i] for i in chosen], rng, height=LINE_HEIGHT, gap_range=gaps,
-                                    ink_contact=ink_contact)
+                                    ink_contact=ink_contact, sizes=smaller_at_the_end(count, config, rng))
+    if config.ligature_share > 0 and rng.random() < config.ligature_share:
+        canvas = with_ligatures(canvas, rights, LINE_HEIGHT, rng)
     if rng.random() < config.mark_share:
         canvas = with_mark(canvas, rights, LINE_HEIGHT, rng)
     if rng.random() < 0.6:
@@ -64,6 +66,42 @@ def draw_line(images: np.ndarray, labels: np.ndarray, rng: Rng,
             y, x = rng.integers(ink.shape[0]), rng.integers(ink.shape[1])
             ink[y:y + 2, x:x + 2] = True
     return ink, labels[chosen]
+
+
+def smaller_at_the_end(count: int, config: LineTrainConfig, rng: Rng) -> list[float] | None:
+    """Each digit's height (shares of the line's), now and then the last few
+    written smaller, as people write cents and a cheque's trailing zeros;
+    None: compose_number's own jitter."""
+    if config.small_share <= 0 or count < 2 or rng.random() >= config.small_share:
+        return None
+    first_small = int(rng.integers(1, count))
+    small = rng.uniform(0.45, 0.8)
+    return [float(rng.uniform(0.85, 1.05)) if index < first_small else float(small * rng.uniform(0.93, 1.07))
+            for index in range(count)]
+
+
+def with_ligatures(canvas: np.ndarray, rights: list[int], height: int, rng: Rng) -> np.ndarray:
+    """Digits joined as in cursive writing: a stroke from a digit's last
+    column of ink to the next digit's first, where a gap separates them
+    (touching digits are joined already)."""
+    ink = canvas > 127
+    columns = ink.any(axis=0)
+    pen = int(rng.integers(max(2, height // 18), max(3, height // 9)))
+    for right in rights[:-1]:
+        if rng.random() < 0.3:
+            continue
+        start = right - 1
+        ahead = np.flatnonzero(columns[right:])
+        if not columns[start] or not len(ahead) or ahead[0] < 3:
+            continue
+        end = right + int(ahead[0])
+        rows_from, rows_to = np.flatnonzero(ink[:, start]), np.flatnonzero(ink[:, end])
+        y1 = int(rows_from[int(rng.integers(len(rows_from)))])
+        y2 = int(rows_to[np.argmin(np.abs(rows_to - y1))])
+        sag = int(rng.uniform(0, 0.12) * height)
+        middle = ((start + end) // 2, max(y1, y2) + sag)
+        cv2.polylines(canvas, [np.array([(start, y1), middle, (end, y2)], np.int32)], False, 255, pen, cv2.LINE_AA)
+    return canvas
 
 
 MARKS = ("dot", "comma", "dash", "slash", "underline")

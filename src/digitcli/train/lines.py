@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -125,12 +125,33 @@ class LineTrainResult:
     interrupted: bool
 
 
-def train_lines(mnist: Mnist, output: Path, config: LineTrainConfig, console: Console) -> LineTrainResult:
-    """Draw the lines, fit, export, and write the model files atomically."""
-    started = time.monotonic()
+def ensemble_line_model(members: list[keras.Model]) -> keras.Model:
+    """One model whose output is the log of the members' summed step
+    probabilities (log p_a + softplus(log p_b - log p_a) = log(p_a + p_b)):
+    the runtime's softmax of it is their average, so the ensemble is one
+    ONNX file read like a single network, from standard layers only."""
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="line")
+    log_sum = None
+    for index, member in enumerate(members):
+        # One output (a loaded model's are a list), named after its place.
+        single = keras.Model(member.inputs, member.outputs[0], name=f"member_{index + 1}")
+        log_p = layers.Activation("log_softmax", name=f"log_p_{index + 1}")(single(inputs))
+        if log_sum is None:
+            log_sum = log_p
+        else:
+            gap = layers.Subtract(name=f"gap_{index + 1}")([log_p, log_sum])
+            log_sum = layers.Add(name=f"log_sum_{index + 1}")(
+                [log_sum, layers.Activation("softplus", name=f"softplus_{index + 1}")(gap)])
+    return keras.Model(inputs, log_sum, name="digitcli_lines")
+
+
+def train_member(mnist: Mnist, config: LineTrainConfig, console: Console) -> tuple[keras.Model, list[dict]]:
+    """One network, on lines drawn with `config`'s style, from the seed (as
+    if trained alone). Raises KeyboardInterrupt when stopped."""
     keras.utils.set_random_seed(config.seed)
     console.log(f"drawing {config.samples:,} training lines and {config.validation_samples:,} "
-                "validation lines (MNIST test digits)")
+                f"validation lines (MNIST test digits); smaller last digits in {config.small_share:.0%}, "
+                f"cursive joins in {config.ligature_share:.0%}")
     x, widths, y = line_samples(mnist.x_train, mnist.y_train, config.samples, config.seed, config,
                                 map_fn=lambda f, items: threaded_map(f, items, config.workers))
     x_val, _, y_val = line_samples(mnist.x_test, mnist.y_test, config.validation_samples, config.seed + 1,
@@ -147,26 +168,50 @@ def train_lines(mnist: Mnist, output: Path, config: LineTrainConfig, console: Co
     console.log(f"training the line reader: {model.count_params():,} parameters, {config.epochs} epochs "
                 f"of {len(batches)} batches")
     exact = ExactMatch(model, x_val, y_val)
+    trainable.fit(batches, epochs=config.epochs, verbose=0,
+                  callbacks=[exact, RichProgress(console, config.epochs, len(batches))])
+    return model, exact.history
+
+
+def train_lines(mnist: Mnist, output: Path, config: LineTrainConfig, console: Console) -> LineTrainResult:
+    """Train each member (config.members), fold them into one model, export,
+    and write the model files atomically."""
+    started = time.monotonic()
+    members, histories = [], []
     previous_handlers = stop_cleanly_on_signals()
     try:
-        trainable.fit(batches, epochs=config.epochs, verbose=0,
-                      callbacks=[exact, RichProgress(console, config.epochs, len(batches))])
+        for index, (small, ligatures) in enumerate(config.members):
+            console.log(f"member {index + 1} of {len(config.members)}")
+            member, history = train_member(mnist, replace(config, small_share=small, ligature_share=ligatures),
+                                           console)
+            members.append(member)
+            histories.append(history)
     except KeyboardInterrupt:
         console.log(f"interrupted; nothing was written to {output}")
         return LineTrainResult(None, None, time.monotonic() - started, True)
     finally:
         for sig, previous in previous_handlers.items():
             signal.signal(sig, previous)
-    seconds = time.monotonic() - started
-    share = exact.history[-1]["val_exact"] if exact.history else exact_share(model, x_val, y_val)
-    card = line_card(model, mnist, config, exact.history, share, seconds)
-    files = write_model_files(model, card, output, LINES_STEM)
+    files, share = write_line_reader(members, histories, mnist, config, time.monotonic() - started, output)
     console.log(f"line reader: {share:.2%} of validation lines read exactly; wrote {files.onnx}, "
                 f"{files.keras}, {files.card}")
-    return LineTrainResult(files, share, seconds, False)
+    return LineTrainResult(files, share, time.monotonic() - started, False)
 
 
-def line_card(model: keras.Model, mnist: Mnist, config: LineTrainConfig, history: list[dict],
+def write_line_reader(members: list[keras.Model], histories: list[list[dict]], mnist: Mnist,
+                      config: LineTrainConfig, seconds: float, output: Path) -> tuple[ModelFiles, float]:
+    """The members folded into one model (one member: itself), its share of
+    plain validation lines read exactly, and its files."""
+    model = ensemble_line_model(members) if len(members) > 1 else members[0]
+    plain = replace(config, small_share=0.0, ligature_share=0.0)
+    x_val, _, y_val = line_samples(mnist.x_test, mnist.y_test, config.validation_samples, config.seed + 1, plain,
+                                   map_fn=lambda f, items: threaded_map(f, items, config.workers))
+    share = exact_share(model, x_val, y_val)
+    card = line_card(model, mnist, config, histories, share, seconds)
+    return write_model_files(model, card, output, LINES_STEM), share
+
+
+def line_card(model: keras.Model, mnist: Mnist, config: LineTrainConfig, histories: list[list[dict]],
               exact: float, seconds: float) -> dict:
     """The line reader's model card."""
     convention = SETTINGS.lines
@@ -176,8 +221,9 @@ def line_card(model: keras.Model, mnist: Mnist, config: LineTrainConfig, history
                   "convention": f"a line of binary ink, white on black, {convention.ink_height} rows high "
                                 f"in a {convention.margin}-pixel margin; width a multiple of {convention.stride}"},
         "output": {"shape": [convention.num_classes, 1, f"width/{convention.stride}"],
-                   "meaning": "CTC logits per step: blank (0), then digits 0-9 (1-10)"},
-        "training": {**asdict(config), "seconds": round(seconds, 1), "history": history},
+                   "meaning": "CTC logits per step (softmax: the members' average probabilities): "
+                              "blank (0), then digits 0-9 (1-10)"},
+        "training": {**asdict(config), "seconds": round(seconds, 1), "history": histories},
         "data": {"source": Path(mnist.source).name, "sha256": mnist.sha256},
         "metrics": {"validation_lines_exact": round(exact, 5)},
     }

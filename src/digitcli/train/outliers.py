@@ -343,18 +343,20 @@ def _ink_crop(digit: np.ndarray) -> np.ndarray:
 
 def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
                    gap_range: tuple[float, float] = (-0.25, 0.1),
-                   ink_contact: bool = False) -> tuple[np.ndarray, list[int]]:
+                   ink_contact: bool = False, sizes: list[float] | None = None) -> tuple[np.ndarray, list[int]]:
     """Digits (white on black, uint8) side by side at one height, spaced by a
     random share of the height (negative: overlapping), baselines jittered.
     The gap is between the digits' boxes, or with `ink_contact` between
     their nearest ink on the same rows: a negative gap then means strokes
     that meet and cross by that much, however narrow the digit (a 1 shifted
     by a share of the height into its neighbour's box would vanish in it).
-    Returns the canvas and each digit's right edge (x) in it."""
+    `sizes` gives each digit's height as a share of `height` (default: 0.85
+    to 1.05 at random). Returns the canvas and each digit's right edge (x)
+    in it."""
     crops = [_ink_crop(d) for d in digits]
     scaled = []
-    for crop in crops:
-        h = max(1, round(height * rng.uniform(0.85, 1.05)))
+    for index, crop in enumerate(crops):
+        h = max(1, round(height * (sizes[index] if sizes is not None else rng.uniform(0.85, 1.05))))
         w = max(1, round(crop.shape[1] * h / crop.shape[0]))
         scaled.append(cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR))
     pad = height // 4
