@@ -3,7 +3,8 @@
 Touching digits are where cutting first and classifying after goes wrong:
 no cut separates a 1 leaning into a 4, and a merged pair can look like one
 digit. The line reader is a small fully convolutional network with a CTC
-head (trained by `digitcli train lines` on lines of MNIST digits): it reads
+head (trained by `digitcli train lines` on lines of MNIST digits; the
+shipped file averages two such networks, and reads as one): it reads
 a segment's ink left to right, one output step per `stride` columns, and
 needs no cuts. The number reader asks it how many digits a segment of
 touching ink holds, and whether it reads them as the cuts do (runner.py).
