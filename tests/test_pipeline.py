@@ -112,6 +112,49 @@ def test_ruled_lines_and_margin_are_not_the_digit():
     assert w < 150 and 150 <= h < 260, prepared.box
 
 
+def test_a_box_drawn_round_a_digit_is_a_frame_not_the_digit():
+    """A form's box (or a register's cell) round a small digit is one thin
+    outline holding ink clear of it: paper, so the digit is what is read."""
+    page = synthetic.paper(400, 300, seed=12)
+    cv2.rectangle(page, (60, 40), (340, 260), (30, 30, 30), 2)
+    page = synthetic.draw_digit(page, 4, (200, 150), 80, (30, 30, 30), 5, seed=12)
+    prepared = P.prepare_bytes(encode(page, ".png"))
+    x, y, w, h = prepared.box
+    assert 140 < x + w / 2 < 260 and 90 < y + h / 2 < 210 and h < 120, prepared.box
+
+
+def test_a_six_whose_loop_broke_off_is_not_a_frame():
+    """A 0 or a 6 is hollow too, but what it holds is its own stroke,
+    close to it, not ink clear of its outline."""
+    mask = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(mask, (100, 100), (60, 90), 0, 0, 360, 255, 3)       # a thin hollow shape
+    inner_far = mask.copy()
+    cv2.circle(inner_far, (100, 100), 12, 255, 3)                     # ink well clear of it
+    inner_near = mask.copy()
+    cv2.ellipse(inner_near, (100, 150), (45, 30), 0, 180, 360, 255, 3)  # a loop beside its stroke
+    for holds, expect in ((inner_far, True), (inner_near, False)):
+        paper = {box: flag for _, box, _, flag in P.ink_components(holds).found}
+        outline = max(paper, key=lambda box: box[2] * box[3])
+        assert paper[outline] is expect
+
+
+def test_a_faint_stroke_joined_to_a_firm_one_is_kept_faint_specks_are_not():
+    """Hysteresis: the threshold keeps its distance from the paper's noise
+    for the ink it starts from, and follows faint ink only where it joins
+    firm ink (a pen running dry, a light scan), not faint specks alone."""
+    ink = np.zeros((200, 200), np.uint8)           # ink bright on dark, as threshold_ink takes it
+    cv2.line(ink, (60, 40), (60, 160), 200, 6)      # a firm stroke
+    cv2.line(ink, (60, 153), (140, 153), 75, 5)     # its faint foot
+    cv2.line(ink, (153, 40), (153, 60), 75, 5)      # faint ink on its own
+    ink = cv2.GaussianBlur(ink, (0, 0), 2)
+    ink = cv2.add(ink, np.random.default_rng(0).integers(0, 4, ink.shape, dtype=np.uint8))
+    plain = P.threshold_ink(ink)
+    followed = P.threshold_ink(ink, follow_faint=True)
+    assert plain[153, 100] == 0 and followed[153, 100] == 255
+    assert plain[100, 60] == followed[100, 60] == 255
+    assert followed[50, 153] == 0
+
+
 def test_shadow_across_the_page_is_not_ink():
     page = synthetic.draw_digit(synthetic.paper(500, 500, seed=9), 2, (250, 250), 280, (40, 40, 40), 14, seed=9)
     prepared = P.prepare_bytes(encode(synthetic.add_shadow(page, 0.4), ".jpg"))

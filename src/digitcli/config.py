@@ -135,6 +135,9 @@ class PipelineConfig:
     # the paper, and this share of the way from the median to the ink's peak.
     noise_sigmas: float = 6.0
     peak_fraction: float = 0.4
+    # ...and follows fainter ink, down to this share of the way, where it
+    # joins ink above that threshold (hysteresis: a pen running dry, a light scan).
+    faint_peak_fraction: float = 0.3
     # Paper edges, ruled lines and frames: a component spanning this share
     # of the image and this thin, or a frame this empty and this wide.
     line_span_fraction: float = 0.6
@@ -224,7 +227,7 @@ class NumberConfig:
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
     rule_length: float = 3.0          # a thin upright piece this many times taller than the other pieces...
     rule_thin: float = 0.25           # ...and at most this share of its height wide is a ruled line
-    rule_speck: float = 0.1           # (pieces smaller than this share of its height do not count)
+    rule_speck: float = 0.05          # (pieces smaller than this share of its height do not count)
 
 
 @dataclass(frozen=True)

@@ -186,14 +186,16 @@ def remove_background(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipelin
 
 # ---------------------------------------------------------- the digit itself
 
-def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
+def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
+                  follow_faint: bool = False) -> np.ndarray | None:
     """Binary mask of the ink, or None when the image has no ink worth the
     name (a blank page, a flat colour).
 
     Otsu splits ink from paper when both are plentiful; when the digit is a
     small part of a big page, Otsu splits the paper's own noise, so the
     threshold is also kept above the noise and at least 40% of the way to
-    the ink's peak contrast."""
+    the ink's peak contrast. With `follow_faint` (not for tiny crops, whose
+    grey edges are upscaling, not ink), fainter ink joined to that is kept."""
     smooth = cv2.GaussianBlur(ink, (3, 3), 0)
     hist = histogram(smooth)
     median, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
@@ -204,10 +206,24 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     paper_level = histogram_percentile(paper, 50)
     deviations = np.bincount(np.abs(np.arange(len(paper)) - int(paper_level)), weights=paper, minlength=256)
     noise = 1.4826 * histogram_percentile(deviations, 50)
-    threshold = max(otsu, paper_level + config.noise_sigmas * noise, median + config.peak_fraction * (peak - median),
-                    paper_level + config.min_contrast / 2)
-    _, mask = cv2.threshold(smooth, threshold, 255, cv2.THRESH_BINARY)
+    floor = max(otsu, paper_level + config.noise_sigmas * noise, paper_level + config.min_contrast / 2)
+    _, mask = cv2.threshold(smooth, max(floor, median + config.peak_fraction * (peak - median)), 255,
+                            cv2.THRESH_BINARY)
+    if follow_faint and config.faint_peak_fraction < config.peak_fraction:
+        mask = with_faint_ink(smooth, mask, max(floor, median + config.faint_peak_fraction * (peak - median)))
     return mask
+
+
+def with_faint_ink(ink: np.ndarray, mask: np.ndarray, faint: float) -> np.ndarray:
+    """Hysteresis, as Canny's edges: the ink above `faint` that is joined to
+    the mask's ink (a pen running dry, a light scan's hairlines), never
+    faint ink on its own, which is as likely the paper's grain."""
+    _, weak = cv2.threshold(ink, faint, 255, cv2.THRESH_BINARY)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    joined = np.zeros(count, np.uint8)
+    joined[np.unique(labels[mask > 0])] = 255
+    joined[0] = 0
+    return joined[labels]
 
 
 @dataclass(frozen=True)
@@ -404,7 +420,33 @@ def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
         if area >= min_area:
             box = (x, y, w, h)
             found.append((index, box, area, is_paper(labels, index, box, area, margin, config)))
+    if config.paper_shapes:
+        found = [(index, box, area, paper or frames_ink(labels, index, box, area, found, config))
+                 for index, box, area, paper in found]
     return Components(labels, found, margin)
+
+
+def frames_ink(labels: np.ndarray, index: int, box: Box, area: int, found: list[tuple[int, Box, int, bool]],
+               config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """Component `index` is a frame: a thin outline (its ink fills less than
+    `frame_fill_fraction` of its box) with ink of a digit's size wholly
+    inside its box, clear of the outline by half that ink's size: a
+    form's box, a register's cell, a page's edge, a circle round a number.
+    A 0 is hollow too but holds no digit, and a 6 whose loop broke off
+    holds its loop close to its stroke."""
+    x, y, w, h = box
+    if area >= config.frame_fill_fraction * w * h:
+        return False
+    least = max(config.min_digit_pixels, config.min_digit_fraction * max(labels.shape))
+    for other, (ix, iy, iw, ih), _, _ in found:
+        inside = x < ix and y < iy and ix + iw < x + w and iy + ih < y + h
+        if other == index or not inside or max(iw, ih) < least:
+            continue
+        clear = max(2, round(max(iw, ih) / 2))
+        around = labels[max(0, iy - clear):iy + ih + clear, max(0, ix - clear):ix + iw + clear]
+        if not np.any(around == index):
+            return True
+    return False
 
 
 def select_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
@@ -605,9 +647,10 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
         gray = sheet_on_table(gray, config)
     inverted = ink_is_dark(gray, config)
     ink = cv2.bitwise_not(gray) if inverted else gray
-    if config.remove_shading and max(image.shape[:2]) > config.small_image_side:   # a tiny crop has no shading
+    tiny = max(image.shape[:2]) <= config.small_image_side
+    if config.remove_shading and not tiny:   # a tiny crop has no shading
         ink = remove_background(ink, config)
-    mask = threshold_ink(ink, config)
+    mask = threshold_ink(ink, config, follow_faint=not tiny)
     if mask is not None and config.paper_shapes:
         mask = threshold_without_margins(ink, mask, config)
     if mask is not None and config.remove_ruling:
