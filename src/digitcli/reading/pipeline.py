@@ -296,8 +296,8 @@ def margin_strips(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) 
     return np.isin(labels, strips).astype(np.uint8) * 255 if strips else None
 
 
-def threshold_without_margins(ink: np.ndarray, mask: np.ndarray,
-                              config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
+def threshold_without_margins(ink: np.ndarray, mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
+                              follow_faint: bool = False) -> np.ndarray | None:
     """A scanner's black margin is the brightest ink of all, and sets the
     threshold far above faint writing beside it: threshold again with the
     margin, and its soft edge, taken out. Without one, the mask as it is."""
@@ -307,7 +307,7 @@ def threshold_without_margins(ink: np.ndarray, mask: np.ndarray,
     grow = max(3, round(config.margin_edge_fraction * min(mask.shape)))
     ink = ink.copy()
     ink[cv2.dilate(strips, np.ones((grow, grow), np.uint8)) > 0] = 0
-    return threshold_ink(ink, config)
+    return threshold_ink(ink, config, follow_faint)
 
 
 def is_paper_quad(component: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
@@ -435,9 +435,9 @@ def frames_ink(labels: np.ndarray, index: int, box: Box, area: int, found: list[
     A 0 is hollow too but holds no digit, and a 6 whose loop broke off
     holds its loop close to its stroke."""
     x, y, w, h = box
-    if area >= config.frame_fill_fraction * w * h:
-        return False
     least = max(config.min_digit_pixels, config.min_digit_fraction * max(labels.shape))
+    if area >= config.frame_fill_fraction * w * h or max(w, h) < 2 * least:
+        return False   # (most components: one that holds no digit's room is looked at no further)
     for other, (ix, iy, iw, ih), _, _ in found:
         inside = x < ix and y < iy and ix + iw < x + w and iy + ih < y + h
         if other == index or not inside or max(iw, ih) < least:
@@ -652,7 +652,7 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
         ink = remove_background(ink, config)
     mask = threshold_ink(ink, config, follow_faint=not tiny)
     if mask is not None and config.paper_shapes:
-        mask = threshold_without_margins(ink, mask, config)
+        mask = threshold_without_margins(ink, mask, config, follow_faint=not tiny)
     if mask is not None and config.remove_ruling:
         if min(mask.shape) >= config.page_min_side:
             mask = remove_ruling(mask, ink, config)
