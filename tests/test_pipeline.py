@@ -104,6 +104,17 @@ def test_a_black_margin_down_one_side_is_not_what_the_border_says_paper_is():
     assert not P._border_says_dark_ink(255 - scan)   # the same, light on dark
 
 
+def test_a_black_margin_half_the_crop_wide_is_taken_off_before_the_border_decides():
+    """A register's crop: a black margin down the left, nearly half the
+    width, and a dark rule along part of the bottom. Two sides look dark,
+    two light, and most of the border is dark; beyond the margin, the
+    border is light paper."""
+    scan = np.full((160, 140), 235, np.uint8)
+    scan[:, :64] = 10
+    scan[-7:, 64:100] = 30
+    assert P._border_says_dark_ink(scan)
+
+
 def test_ruled_lines_and_margin_are_not_the_digit():
     page = synthetic.rule_lines(synthetic.paper(600, 800, seed=8), 40, margin_x=100)
     page = synthetic.draw_digit(page, 1, (420, 300), 180, (120, 40, 20), 8, seed=8)

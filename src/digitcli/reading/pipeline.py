@@ -97,18 +97,44 @@ def to_working_size(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline
     return _resize_long_side(gray, min(config.working_side, max(long_side, config.min_working_side)))
 
 
-def _border_says_dark_ink(gray: np.ndarray) -> bool:
+def _border_says_dark_ink(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """Paper is what the border of the picture mostly shows: what three or
     four of its sides show (a scanner's black margin down one long side is
     half the border of a narrow crop, but one side of four), or, two sides
-    against two, what most of the border shows."""
+    against two, what the border shows beyond a solid dark margin along one
+    side (a margin as wide as half the crop darkens the two sides across it
+    too), else what most of the border shows."""
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ring = max(1, min(gray.shape) // 20)
-    sides = [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
-    light_sides = sum(histogram_percentile(histogram(side), 50) > threshold for side in sides)
+    light_sides = _light_sides(gray, threshold)
     if light_sides != 2:
         return light_sides > 2
-    return histogram_percentile(histogram(np.concatenate(sides)), 50) > threshold
+    beyond = _beyond_dark_margin(gray, threshold, config)
+    if beyond is not None and _light_sides(beyond, threshold) != 2:
+        return _light_sides(beyond, threshold) > 2
+    ring = max(1, min(gray.shape) // 20)
+    border = np.concatenate([gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()])
+    return histogram_percentile(histogram(border), 50) > threshold
+
+
+def _light_sides(gray: np.ndarray, threshold: float) -> int:
+    """How many of the four sides' rings (a twentieth of the short side deep) are mostly light."""
+    ring = max(1, min(gray.shape) // 20)
+    sides = [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
+    return sum(histogram_percentile(histogram(side), 50) > threshold for side in sides)
+
+
+def _beyond_dark_margin(gray: np.ndarray, threshold: float, config: PipelineConfig) -> np.ndarray | None:
+    """The image less a solid dark strip along one side (a scanner's black
+    margin, dark along `strip_fill_fraction` of each of its lines), when one
+    side has one and more of the image lies beyond it (wider, it is the
+    dark paper of light ink)."""
+    dark = gray <= threshold
+    for turns in range(4):   # each side in turn brought to the left
+        columns = np.rot90(dark, turns).mean(axis=0) >= config.strip_fill_fraction
+        width = int(np.argmin(columns)) if not columns.all() else columns.size
+        if width and columns.size - width > width:
+            return np.rot90(np.rot90(gray, turns)[:, width:], -turns)
+    return None
 
 
 def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
@@ -118,7 +144,7 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     both ways alike. Clearly dark lines mean dark ink; otherwise (light ink,
     or a digit filling the frame) the border, mostly paper, decides."""
     if not config.line_polarity:
-        return _border_says_dark_ink(gray)
+        return _border_says_dark_ink(gray, config)
     small = _resize_long_side(gray, config.polarity_side).astype(np.float32)
     half = _resize_long_side(small, config.polarity_side // 2)
     blurred = [cv2.GaussianBlur(small, (0, 0), sigma) for sigma in (1.0, 2.0, 4.0)]
@@ -131,7 +157,7 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
         light += float(np.partition(dog, dog.size - top - 1)[dog.size - top - 1])
     if config.line_polarity and dark > config.dark_line_ratio * light:
         return True
-    return _border_says_dark_ink(gray)
+    return _border_says_dark_ink(gray, config)
 
 
 def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
