@@ -106,21 +106,23 @@ def _border_says_dark_ink(gray: np.ndarray, config: PipelineConfig = SETTINGS.pi
     too), else what most of the border shows."""
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     light_sides = _light_sides(gray, threshold)
+    if light_sides == 2:
+        beyond = _beyond_dark_margin(gray, threshold, config)
+        light_sides = 2 if beyond is None else _light_sides(beyond, threshold)
     if light_sides != 2:
         return light_sides > 2
-    beyond = _beyond_dark_margin(gray, threshold, config)
-    if beyond is not None and _light_sides(beyond, threshold) != 2:
-        return _light_sides(beyond, threshold) > 2
+    return histogram_percentile(histogram(np.concatenate(_border_sides(gray))), 50) > threshold
+
+
+def _border_sides(gray: np.ndarray) -> list[np.ndarray]:
+    """The four sides' rings, a twentieth of the short side deep: top, bottom, left, right."""
     ring = max(1, min(gray.shape) // 20)
-    border = np.concatenate([gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()])
-    return histogram_percentile(histogram(border), 50) > threshold
+    return [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
 
 
 def _light_sides(gray: np.ndarray, threshold: float) -> int:
-    """How many of the four sides' rings (a twentieth of the short side deep) are mostly light."""
-    ring = max(1, min(gray.shape) // 20)
-    sides = [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
-    return sum(histogram_percentile(histogram(side), 50) > threshold for side in sides)
+    """How many of the four sides' rings are mostly light."""
+    return sum(histogram_percentile(histogram(side), 50) > threshold for side in _border_sides(gray))
 
 
 def _beyond_dark_margin(gray: np.ndarray, threshold: float, config: PipelineConfig) -> np.ndarray | None:
@@ -233,10 +235,13 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     deviations = np.bincount(np.abs(np.arange(len(paper)) - int(paper_level)), weights=paper, minlength=256)
     noise = 1.4826 * histogram_percentile(deviations, 50)
     floor = max(otsu, paper_level + config.noise_sigmas * noise, paper_level + config.min_contrast / 2)
-    _, mask = cv2.threshold(smooth, max(floor, median + config.peak_fraction * (peak - median)), 255,
-                            cv2.THRESH_BINARY)
+
+    def toward_peak(fraction: float) -> float:
+        return max(floor, median + fraction * (peak - median))
+
+    _, mask = cv2.threshold(smooth, toward_peak(config.peak_fraction), 255, cv2.THRESH_BINARY)
     if follow_faint and config.faint_peak_fraction < config.peak_fraction:
-        mask = with_faint_ink(smooth, mask, max(floor, median + config.faint_peak_fraction * (peak - median)))
+        mask = with_faint_ink(smooth, mask, toward_peak(config.faint_peak_fraction))
     return mask
 
 
