@@ -128,6 +128,40 @@ def test_a_full_stop_does_not_join_the_print_below_it(reader, text):
     assert result.number == text and result.status is Status.OK
 
 
+@pytest.mark.parametrize("text", ["53", "907", "11"])
+def test_a_table_corner_above_the_number_is_not_a_digit(reader, text):
+    """A register's cell corner (the row's rule meeting the column's, cut by
+    the crop) ending just above the number: lines touching two edges,
+    several times the digits' height, merged with the digits below them
+    and read as a sure 7."""
+    page = synthetic.paper(220, 150, seed=7)
+    page = synthetic.draw_number(page, text, (78, 110), 26, (30, 30, 30), 3, seed=7)
+    cv2.line(page, (72, 1), (149, 1), (40, 40, 40), 2)
+    cv2.line(page, (147, 1), (147, 95), (40, 40, 40), 2)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
+@pytest.mark.parametrize("text", ["35", "907", "11"])
+def test_print_half_the_digits_height_is_not_read(reader, text):
+    """Print under a handwritten number (a register's footer) at half the
+    digits' height is print, not digits."""
+    page = synthetic.paper(200, 220, seed=8)
+    page = synthetic.draw_number(page, text, (50, 70), 28, (30, 30, 30), 3, seed=8)
+    cv2.putText(page, "Trykt for Kirke", (10, 185), cv2.FONT_HERSHEY_SIMPLEX, 0.62, (40, 40, 40), 1)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
+def test_two_lines_of_handwriting_are_both_read_though_one_is_smaller(reader):
+    """Only lines well under the tallest one's height are print: a second
+    number written at two thirds the first one's height is read."""
+    page = synthetic.paper(260, 260, seed=9)
+    page = synthetic.draw_number(page, "47", (40, 90), 60, (30, 30, 30), 6, seed=9)
+    page = synthetic.draw_number(page, "25", (40, 200), 42, (30, 30, 30), 5, seed=10)
+    assert reader.read(page).number == "47 25"
+
+
 def test_dots_commas_and_dashes_are_not_digits():
     segments = segment_number(ink_mask(number_on_paper("25.130,-", seed=2)))
     assert len(segments) == 5

@@ -216,7 +216,7 @@ class NumberConfig:
     touch_gap: float = 0.15           # pieces closer than this may be one digit, or touching digits
     space_gap: float = 1.2            # a horizontal gap this wide separates two numbers
     line_overlap: float = 0.3         # segments sharing this share of their height are on one line
-    small_print: float = 0.4          # a line of marks this much smaller than the tallest line is print or noise
+    small_print: float = 0.6          # a line under this share of the tallest line's height is print or noise
     split_aspect: float = 0.7         # a piece this much wider than tall, beside others, may be touching digits
     lone_split_aspect: float = 1.0    # ...and a piece alone in the image, this much wider
     lone_read_aspect: float = 0.5     # a narrower lone piece that is not a digit may be digits overlapping

@@ -95,6 +95,7 @@ class _Piece:
     y: int
     w: int
     h: int
+    corner: bool = False   # hollow lines meeting two of the image's edges: maybe a table's corner (_drop_rules)
 
     @property
     def right(self) -> int:
@@ -125,7 +126,8 @@ def _components(ink: InkMask, config: PipelineConfig, numbers: NumberConfig) -> 
             continue   # a scanner's black margin, a table's edge
         if contact.top_to_bottom and w < config.line_thin_fraction * width * 1.5:
             continue   # a ruled column line from top to bottom
-        pieces.append(_Piece([index], x, y, w, h))
+        hollow = area < config.frame_fill_fraction * w * h
+        pieces.append(_Piece([index], x, y, w, h, corner=contact.touches >= 2 and hollow))
     return labels, pieces
 
 
@@ -138,8 +140,10 @@ def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
     """A register's or a form's column rule beside the number is ink but not
     a digit: thin upright pieces in one column (a scanned rule breaks into
     dashes) that span several times the height of the tallest other piece
-    (specks aside). Left in, a rule would merge with the digits beside it
-    and set the line's height, so that the digits pass for dots."""
+    (specks aside); and a table's corner, hollow lines meeting the crop's
+    edges, as many times their height. Left in, a rule would merge with the
+    digits beside it and set the line's height, so that the digits pass for
+    dots; a corner would merge with the digits below it and read as a 7."""
     chains: list[list[_Piece]] = []
     for piece in sorted((p for p in pieces if p.w <= numbers.rule_thin * p.h), key=lambda p: p.y):
         for chain in chains:
@@ -155,6 +159,11 @@ def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
         others = [p.h for p in pieces if id(p) not in members and max(p.w, p.h) >= numbers.rule_speck * span]
         if others and span >= numbers.rule_length * max(others):
             rules |= members
+    for corner in (p for p in pieces if p.corner):
+        span = max(corner.w, corner.h)
+        others = [p.h for p in pieces if p is not corner and max(p.w, p.h) >= numbers.rule_speck * span]
+        if others and span >= numbers.rule_length * max(others):
+            rules.add(id(corner))
     return [piece for piece in pieces if id(piece) not in rules]
 
 
