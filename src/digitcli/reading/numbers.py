@@ -152,17 +152,17 @@ def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
                 break
         else:
             chains.append([piece])
+    def dwarfs_the_rest(members: set[int], span: int) -> bool:
+        others = [p.h for p in pieces if id(p) not in members and max(p.w, p.h) >= numbers.rule_speck * span]
+        return bool(others) and span >= numbers.rule_length * max(others)
+
     rules: set[int] = set()
     for chain in chains:
-        span = max(p.bottom for p in chain) - min(p.y for p in chain)
         members = {id(p) for p in chain}
-        others = [p.h for p in pieces if id(p) not in members and max(p.w, p.h) >= numbers.rule_speck * span]
-        if others and span >= numbers.rule_length * max(others):
+        if dwarfs_the_rest(members, max(p.bottom for p in chain) - min(p.y for p in chain)):
             rules |= members
     for corner in (p for p in pieces if p.corner):
-        span = max(corner.w, corner.h)
-        others = [p.h for p in pieces if p is not corner and max(p.w, p.h) >= numbers.rule_speck * span]
-        if others and span >= numbers.rule_length * max(others):
+        if dwarfs_the_rest({id(corner)}, max(corner.w, corner.h)):
             rules.add(id(corner))
     return [piece for piece in pieces if id(piece) not in rules]
 
