@@ -2,6 +2,7 @@
 (realworld-dev by default), for measuring number reading.
 
     python scripts/compose_numbers.py [--digits ../shared/data/realworld-dev] [--out runs/composed-numbers]
+    python scripts/compose_numbers.py --tilt 10 --out runs/composed-numbers-tilt10
 
 Each number takes 2-5 digits from one source (one writer, where a source has
 one: each repository's own photos or drawings; USPS digits come from many),
@@ -10,7 +11,9 @@ them to one height with a little size and baseline jitter, and places them
 left to right, either spaced (gaps of 15-60% of the height between their
 boxes) or touching (slid together until their strokes meet, then on by
 1.5-6% of the height, so that strokes cross), as dark ink on light paper with
-grain. Writes PNGs and a MANIFEST.tsv (relpath, label,
+grain. With --tilt, the same numbers each slope by that many degrees,
+uphill or downhill at random (written on a slope, photographed askew).
+Writes PNGs and a MANIFEST.tsv (relpath, label,
 kind, source, spacing) that `digitcli evaluate --labelled` reads. The output
 is derived from shared data: keep it out of the repository (runs/ is ignored).
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from synthetic import tilted
 
 from digitcli.evaluation.labelled import find_labelled_images
 from digitcli.reading.decode import decode_image
@@ -60,8 +64,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "composed-numbers")
     parser.add_argument("--per-kind", type=int, default=100, help="numbers per kind and spacing")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--tilt", type=float, default=0.0, help="degrees each number slopes (either way)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
+    signs = np.random.default_rng(args.seed + 1)   # apart, so that tilted numbers are the same numbers
     by_source: dict[tuple[str, str], list] = defaultdict(list)
     for item in find_labelled_images(args.digits):
         if item.label is not None:
@@ -81,7 +87,10 @@ def main() -> None:
                 if any(ink is None for ink in inks):
                     continue
                 name = f"{kind}-{spacing}-{made:03d}.png"
-                cv2.imwrite(str(args.out / name), compose(inks, spacing == "touching", rng))
+                page = compose(inks, spacing == "touching", rng)
+                if args.tilt:
+                    page = tilted(page, args.tilt * signs.choice((-1, 1)))
+                cv2.imwrite(str(args.out / name), page)
                 rows.append({"relpath": name, "label": "".join(str(item.label) for item in chosen),
                              "kind": f"{kind} {spacing}", "source": key[1], "spacing": spacing})
                 made += 1

@@ -107,6 +107,18 @@ def draw_number(page: np.ndarray, text: str, start: tuple[int, int], height: int
     return page
 
 
+def tilted(page: np.ndarray, degrees: float) -> np.ndarray:
+    """The page turned by `degrees` (counter-clockwise) on paper large
+    enough to hold it: a number written uphill, a photo taken askew."""
+    height, width = page.shape[:2]
+    rotation = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    cos, sin = abs(rotation[0, 0]), abs(rotation[0, 1])
+    size = (int(np.ceil(height * sin + width * cos)), int(np.ceil(height * cos + width * sin)))
+    rotation[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+    paper_colour = tuple(int(v) for v in np.median(page.reshape(-1, page.shape[2] if page.ndim == 3 else 1), axis=0))
+    return cv2.warpAffine(page, rotation, size, flags=cv2.INTER_LINEAR, borderValue=paper_colour)
+
+
 def add_shadow(page: np.ndarray, strength: float = 0.45, angle: float = 0.6) -> np.ndarray:
     """A soft shadow falling across the page, as from a hand or a phone."""
     height, width = page.shape[:2]

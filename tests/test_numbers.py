@@ -17,7 +17,7 @@ from digitcli import Reader, Result, Status
 from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.evaluation.labelled import edit_distance, parse_label
-from digitcli.reading.numbers import LoneShape, segment_number
+from digitcli.reading.numbers import LoneShape, _components, _drop_rules, segment_number, tilt
 from digitcli.reading.pipeline import ink_mask
 from digitcli.reading.runner import Candidate, Reading, fill_result
 
@@ -160,6 +160,38 @@ def test_two_lines_of_handwriting_are_both_read_though_one_is_smaller(reader):
     page = synthetic.draw_number(page, "47", (40, 90), 60, (30, 30, 30), 6, seed=9)
     page = synthetic.draw_number(page, "25", (40, 200), 42, (30, 30, 30), 5, seed=10)
     assert reader.read(page).number == "47 25"
+
+
+@pytest.mark.parametrize("degrees", [20, -20, 12])
+def test_a_sloping_number_is_levelled_before_it_is_cut(reader, degrees):
+    """A number written uphill or downhill (or photographed askew) is read
+    along its slope, not as two lines, and its digits' boxes are in the
+    original image, climbing or falling with it."""
+    page = synthetic.tilted(number_on_paper("250638", seed=3, height=60), degrees)
+    result = reader.read(page)
+    assert result.number == "250638" and result.status is Status.OK
+    boxes = [d.box for d in result.digits]
+    height, width = page.shape[:2]
+    assert all(0 <= x and x + w <= width and 0 <= y and y + h <= height for x, y, w, h in boxes)
+    assert [x for x, *_ in boxes] == sorted(x for x, *_ in boxes)
+    centres = [y + h / 2 for _, y, _, h in boxes]
+    assert (centres[-1] - centres[0]) * degrees < 0   # counter-clockwise: the right end is higher
+
+
+def _tilt_of(page: np.ndarray) -> float | None:
+    ink = ink_mask(page)
+    labels, pieces = _components(ink, SETTINGS.pipeline, SETTINGS.numbers)
+    return tilt(labels, _drop_rules(pieces, SETTINGS.numbers), SETTINGS.numbers)
+
+
+def test_tilt_levels_only_a_sloping_line_of_digits():
+    assert _tilt_of(synthetic.tilted(number_on_paper("4711", seed=2), 15)) == pytest.approx(-15, abs=2)
+    assert _tilt_of(number_on_paper("4711", seed=2)) is None
+    assert _tilt_of(synthetic.tilted(synthetic.digit_on_paper(1, 200, seed=1), 25)) is None   # one slanted stroke
+    two_lines = synthetic.paper(300, 420, seed=4)   # a long line over a short one
+    two_lines = synthetic.draw_number(two_lines, "4711025", (40, 90), 60, (30, 30, 30), 6, seed=4)
+    two_lines = synthetic.draw_number(two_lines, "38", (40, 210), 60, (30, 30, 30), 6, seed=5)
+    assert _tilt_of(two_lines) is None
 
 
 def test_dots_commas_and_dashes_are_not_digits():

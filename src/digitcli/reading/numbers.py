@@ -27,7 +27,7 @@ import numpy as np
 
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
 from .lines import line_image
-from .pipeline import Box, InkMask, digit_image, frame_contact, scale_box
+from .pipeline import Box, BoxMap, InkMask, digit_image, frame_contact
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class LoneShape:
     box: Box                 # in the original image's pixels
     mask: np.ndarray         # the shape's ink, bool, in its box at working size
     origin: tuple[int, int]  # the box's corner in working pixels
-    scale: float             # working pixels -> original pixels
+    to_original: BoxMap      # working pixels -> original pixels
     numbers: NumberConfig
     config: PipelineConfig
     convention: ImageConvention
@@ -83,7 +83,7 @@ class LoneShape:
     def cut(self) -> tuple[Segment, ...]:
         height, width = self.mask.shape
         split_aspect = self.numbers.lone_read_aspect if self.narrow else self.numbers.lone_split_aspect
-        glyphs, nodes = _lattice([self.mask], [(0, width)], height, self.origin, self.scale, self.numbers,
+        glyphs, nodes = _lattice([self.mask], [(0, width)], height, self.origin, self.to_original, self.numbers,
                                  self.config, self.convention, split_aspect)
         return (_segment(glyphs, nodes, False, [self.mask]),) if glyphs else ()
 
@@ -282,7 +282,7 @@ def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[in
 
 
 def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int, origin: tuple[int, int],
-             scale: float, numbers: NumberConfig, config: PipelineConfig, convention: ImageConvention,
+             to_original: BoxMap, numbers: NumberConfig, config: PipelineConfig, convention: ImageConvention,
              split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
     """A segment's cut nodes (between its groups; at the valleys of a wide
     group) and a glyph for every span between two nodes that could be one
@@ -325,7 +325,7 @@ def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int
         if w > numbers.max_width * typical and (i, j) != (0, last):
             continue
         digit, (x, y, w, h) = digit_image(sub.astype(np.uint8) * 255, config, convention)
-        glyphs[(i, j)] = Glyph(digit, scale_box((origin[0] + x, origin[1] + y, w, h), scale))
+        glyphs[(i, j)] = Glyph(digit, to_original((origin[0] + x, origin[1] + y, w, h)))
     return glyphs, nodes
 
 
@@ -352,24 +352,80 @@ def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfi
     window = labels[box.y:box.bottom, box.x:box.right]
     masks = [np.isin(window, group.labels) for group in segment.groups]
     spans = [(group.x - box.x, group.w) for group in segment.groups]
-    glyphs, nodes = _lattice(masks, spans, box.h, (box.x, box.y), ink.scale_to_original, numbers, config,
+    glyphs, nodes = _lattice(masks, spans, box.h, (box.x, box.y), ink.to_original, numbers, config,
                              convention, split_aspect)
     return _segment(glyphs, nodes, space_before, masks) if glyphs else None
+
+
+def tilt(labels: np.ndarray, pieces: list[_Piece], numbers: NumberConfig) -> float | None:
+    """The angle in degrees (counter-clockwise) to turn the pieces by to
+    level them, when they are a line of digits that slopes enough to
+    matter; else None. Digits share a height, so a line of them is level
+    where its band of ink is thinnest: the angle (in whole degrees) whose
+    band, between the 2nd and 98th percentiles across it, is least, over
+    the pieces at least half the tallest one's height (dots and dashes
+    aside). Ink that is not clearly wider than tall (one digit, a letter,
+    whose strokes are thinnest turned on their side), or that levelling
+    thins too little, is left as it is."""
+    tallest = max(p.h for p in pieces)
+    ys, xs = np.nonzero(np.isin(labels, [label for p in pieces if 2 * p.h >= tallest for label in p.labels]))
+    if xs.max() - xs.min() < numbers.tilt_min_aspect * (ys.max() - ys.min()):
+        return None
+    step = max(1, len(xs) // 1500)   # a sample is enough to place percentiles
+    ys, xs = ys[::step].astype(np.float32), xs[::step].astype(np.float32)
+    low, high = round(0.02 * (len(xs) - 1)), round(0.98 * (len(xs) - 1))
+
+    def bands(angles: np.ndarray) -> np.ndarray:
+        turns = np.radians(angles)[:, None]
+        across = np.cos(turns) * ys - np.sin(turns) * xs   # each point's height once turned (as cv2 turns)
+        ranked = np.partition(across, (low, high), axis=1)
+        return ranked[:, high] - ranked[:, low] + 1
+
+    coarse = np.arange(-numbers.tilt_max_degrees, numbers.tilt_max_degrees + 1, 3)
+    near = coarse[int(np.argmin(bands(coarse)))]
+    fine = np.arange(near - 2, near + 3)
+    fine_bands = bands(fine)
+    angle, band = float(fine[int(np.argmin(fine_bands))]), float(fine_bands.min())
+    turn = np.radians(angle)
+    along = np.cos(turn) * xs + np.sin(turn) * ys
+    is_line = float(along.max() - along.min()) >= numbers.tilt_min_length * band
+    thinner = band <= numbers.tilt_band * float(bands(np.zeros(1))[0])
+    return angle if abs(angle) >= numbers.tilt_min_degrees and is_line and thinner else None
+
+
+def levelled(ink: InkMask, labels: np.ndarray, pieces: list[_Piece], angle: float) -> InkMask:
+    """The pieces' ink turned by `angle` degrees (counter-clockwise) on a
+    canvas that holds it all, as an InkMask whose boxes map back to the
+    original image."""
+    kept = np.isin(labels, [label for p in pieces for label in p.labels]).astype(np.uint8) * 255
+    height, width = kept.shape
+    rotation = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    cos, sin = abs(rotation[0, 0]), abs(rotation[0, 1])
+    size = (int(np.ceil(height * sin + width * cos)), int(np.ceil(height * cos + width * sin)))
+    rotation[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+    level = cv2.warpAffine(kept, rotation, size, flags=cv2.INTER_LINEAR)
+    back = cv2.invertAffineTransform(rotation)
+    return InkMask(np.where(level >= 128, 255, 0).astype(np.uint8), ink.size, ink.scale_to_original, ink.inverted,
+                   tuple(float(v) for v in back.ravel()))
 
 
 def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
                    numbers: NumberConfig = SETTINGS.numbers,
                    convention: ImageConvention = SETTINGS.image,
-                   defer_lone: bool = False) -> tuple[Segment, ...] | tuple[LoneShape]:
+                   defer_lone: bool = False, level: bool = True) -> tuple[Segment, ...] | tuple[LoneShape]:
     """An image's ink -> its segments, line by line, left to right. With
     `defer_lone`, a lone shape at least `lone_read_aspect` as wide as tall
-    comes back uncut, as a LoneShape (whose `cut()` gives its segments)."""
+    comes back uncut, as a LoneShape (whose `cut()` gives its segments).
+    With `level`, a sloping line of digits is levelled first (tilt)."""
     if ink.mask is None:
         return ()
     labels, pieces = _components(ink, config, numbers)
     pieces = _drop_rules(pieces, numbers)
     if not pieces:
         return ()
+    if level and (angle := tilt(labels, pieces, numbers)) is not None:
+        return segment_number(levelled(ink, labels, pieces, angle), config, numbers, convention, defer_lone,
+                              level=False)
     lines = [(line, _typical_height(line)) for line in _lines(_merge_overlapping(pieces, numbers), numbers)]
     tallest = max(typical for _, typical in lines)
     lines = [(line, typical) for line, typical in lines if typical >= numbers.small_print * tallest]
@@ -390,7 +446,7 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
         (group,) = all_segments[0].groups
         window = labels[group.y:group.bottom, group.x:group.right]
         return (LoneShape(ink.box_in_original((group.x, group.y, group.w, group.h)), np.isin(window, group.labels),
-                          (group.x, group.y), ink.scale_to_original, numbers, config, convention),)
+                          (group.x, group.y), ink.to_original, numbers, config, convention),)
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):

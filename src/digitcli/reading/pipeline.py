@@ -638,6 +638,27 @@ def centre_by_mass(boxed: np.ndarray, image: ImageConvention = SETTINGS.image,
 # --------------------------------------------------------------- end to end
 
 @dataclass(frozen=True)
+class BoxMap:
+    """Boxes in working pixels -> in the original image's: undo a rotation
+    (a number levelled, numbers.segment_number), then scale, within the image."""
+
+    scale: float                                 # working pixels -> original pixels
+    size: tuple[int, int]                        # the original image's (width, height)
+    unrotate: tuple[float, ...] | None = None    # 2x3 affine, row by row: levelled -> working pixels
+
+    def __call__(self, box: Box) -> Box:
+        if self.unrotate is None:
+            return scale_box(box, self.scale)
+        x, y, w, h = box
+        corners = np.float32([[x, y], [x + w, y], [x, y + h], [x + w, y + h]])
+        back = corners @ np.float32(self.unrotate).reshape(2, 3)[:, :2].T + np.float32(self.unrotate)[[2, 5]]
+        left, top = np.maximum(back.min(axis=0) * self.scale, 0)
+        right = min(float(back[:, 0].max()) * self.scale, self.size[0])
+        bottom = min(float(back[:, 1].max()) * self.scale, self.size[1])
+        return round(left), round(top), max(1, round(right - left)), max(1, round(bottom - top))
+
+
+@dataclass(frozen=True)
 class InkMask:
     """The binary ink of an image at working size, and how to map it back."""
 
@@ -645,6 +666,7 @@ class InkMask:
     size: tuple[int, int]         # the original image's (width, height)
     scale_to_original: float      # working pixels -> original pixels
     inverted: bool                # True when the ink was dark on light paper
+    unrotate: tuple[float, ...] | None = None   # a levelled number's ink: back to the working pixels (BoxMap)
     _components: dict = field(default_factory=dict, repr=False, compare=False)
 
     def components(self, config: PipelineConfig = SETTINGS.pipeline) -> Components:
@@ -654,8 +676,12 @@ class InkMask:
             self._components[config] = ink_components(self.mask, config)
         return self._components[config]
 
+    @property
+    def to_original(self) -> BoxMap:
+        return BoxMap(self.scale_to_original, self.size, self.unrotate)
+
     def box_in_original(self, box: Box) -> Box:
-        return scale_box(box, self.scale_to_original)
+        return self.to_original(box)
 
 
 def scale_box(box: Box, scale: float) -> Box:
