@@ -1,8 +1,9 @@
 """Reading numbers: every digit in an image, touching digits too.
 
-Recognition-guided segmentation. The ink's connected components are grouped
-into segments (pieces that overlap horizontally belong to one digit: a 5's
-flag, a 7's bar, a broken stroke); a form's column rule and lines of small
+Recognition-guided segmentation. A sloping line of ink is levelled first
+(tilt). The ink's connected components are grouped into segments (pieces
+that overlap horizontally belong to one digit: a 5's flag, a 7's bar, a
+broken stroke); a form's column rule, a table's corner and lines of small
 print are not digits; dots, commas and dashes, shorter than the line's
 digits, are separators and dropped; segments on one line are read
 left to right, lines top to bottom. Each segment is a lattice: its nodes
