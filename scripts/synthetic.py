@@ -12,6 +12,7 @@ import struct
 import cv2
 import numpy as np
 
+from digitcli.reading.numbers import turning
 from digitcli.train.outliers import smooth_polyline
 
 
@@ -110,11 +111,7 @@ def draw_number(page: np.ndarray, text: str, start: tuple[int, int], height: int
 def tilted(page: np.ndarray, degrees: float) -> np.ndarray:
     """The page turned by `degrees` (counter-clockwise) on paper large
     enough to hold it: a number written uphill, a photo taken askew."""
-    height, width = page.shape[:2]
-    rotation = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    cos, sin = abs(rotation[0, 0]), abs(rotation[0, 1])
-    size = (int(np.ceil(height * sin + width * cos)), int(np.ceil(height * cos + width * sin)))
-    rotation[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+    rotation, size = turning(page.shape, degrees)
     paper_colour = tuple(int(v) for v in np.median(page.reshape(-1, page.shape[2] if page.ndim == 3 else 1), axis=0))
     return cv2.warpAffine(page, rotation, size, flags=cv2.INTER_LINEAR, borderValue=paper_colour)
 

@@ -153,6 +153,7 @@ def _drop_rules(pieces: list[_Piece], numbers: NumberConfig) -> list[_Piece]:
                 break
         else:
             chains.append([piece])
+
     def dwarfs_the_rest(members: set[int], span: int) -> bool:
         others = [p.h for p in pieces if id(p) not in members and max(p.w, p.h) >= numbers.rule_speck * span]
         return bool(others) and span >= numbers.rule_length * max(others)
@@ -365,9 +366,9 @@ def tilt(labels: np.ndarray, pieces: list[_Piece], numbers: NumberConfig) -> flo
     where its band of ink is thinnest: the angle (in whole degrees) whose
     band, between the 2nd and 98th percentiles across it, is least, over
     the pieces at least half the tallest one's height (dots and dashes
-    aside). Ink that is not clearly wider than tall (one digit, a letter,
-    whose strokes are thinnest turned on their side), or that levelling
-    thins too little, is left as it is."""
+    aside). Ink that is not wider than tall (one digit, a letter, whose
+    strokes are thinnest turned on their side), that levelled is not a
+    line, or that levelling thins too little, is left as it is."""
     tallest = max(p.h for p in pieces)
     ys, xs = np.nonzero(np.isin(labels, [label for p in pieces if 2 * p.h >= tallest for label in p.labels]))
     if xs.max() - xs.min() < numbers.tilt_min_aspect * (ys.max() - ys.min()):
@@ -394,16 +395,24 @@ def tilt(labels: np.ndarray, pieces: list[_Piece], numbers: NumberConfig) -> flo
     return angle if abs(angle) >= numbers.tilt_min_degrees and is_line and thinner else None
 
 
+def turning(shape: tuple[int, ...], degrees: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The affine matrix (cv2's) that turns an image of `shape` by `degrees`
+    counter-clockwise about its centre onto a canvas that holds it all, and
+    that canvas's (width, height)."""
+    height, width = shape[:2]
+    rotation = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    cos, sin = abs(rotation[0, 0]), abs(rotation[0, 1])
+    size = (int(np.ceil(height * sin + width * cos)), int(np.ceil(height * cos + width * sin)))
+    rotation[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+    return rotation, size
+
+
 def levelled(ink: InkMask, labels: np.ndarray, pieces: list[_Piece], angle: float) -> InkMask:
     """The pieces' ink turned by `angle` degrees (counter-clockwise) on a
     canvas that holds it all, as an InkMask whose boxes map back to the
     original image."""
     kept = np.isin(labels, [label for p in pieces for label in p.labels]).astype(np.uint8) * 255
-    height, width = kept.shape
-    rotation = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-    cos, sin = abs(rotation[0, 0]), abs(rotation[0, 1])
-    size = (int(np.ceil(height * sin + width * cos)), int(np.ceil(height * cos + width * sin)))
-    rotation[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+    rotation, size = turning(kept.shape, angle)
     level = cv2.warpAffine(kept, rotation, size, flags=cv2.INTER_LINEAR)
     back = cv2.invertAffineTransform(rotation)
     return InkMask(np.where(level >= 128, 255, 0).astype(np.uint8), ink.size, ink.scale_to_original, ink.inverted,
