@@ -67,13 +67,18 @@ class LoneShape:
     overlap only when the one-digit reading does not read it as a digit.
     It keeps only the shape's own mask, not the image's."""
 
-    box: Box                 # in the original image's pixels
     mask: np.ndarray         # the shape's ink, bool, in its box at working size
     origin: tuple[int, int]  # the box's corner in working pixels
     to_original: BoxMap      # working pixels -> original pixels
     numbers: NumberConfig
     config: PipelineConfig
     convention: ImageConvention
+
+    @property
+    def box(self) -> Box:
+        """The shape's box in the original image's pixels."""
+        height, width = self.mask.shape
+        return self.to_original((*self.origin, width, height))
 
     @property
     def narrow(self) -> bool:
@@ -455,8 +460,8 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     if lone and defer_lone:
         (group,) = all_segments[0].groups
         window = labels[group.y:group.bottom, group.x:group.right]
-        return (LoneShape(ink.box_in_original((group.x, group.y, group.w, group.h)), np.isin(window, group.labels),
-                          (group.x, group.y), ink.to_original, numbers, config, convention),)
+        return (LoneShape(np.isin(window, group.labels), (group.x, group.y), ink.to_original, numbers, config,
+                          convention),)
     split_aspect = numbers.lone_split_aspect if lone else numbers.split_aspect
     segments: list[Segment] = []
     for (line, typical), line_segments in zip(lines, found_segments):

@@ -650,8 +650,8 @@ class BoxMap:
         if self.unrotate is None:
             return scale_box(box, self.scale)
         x, y, w, h = box
-        corners = np.float32([[x, y], [x + w, y], [x, y + h], [x + w, y + h]])
-        back = corners @ np.float32(self.unrotate).reshape(2, 3)[:, :2].T + np.float32(self.unrotate)[[2, 5]]
+        corners = np.float32([[[x, y], [x + w, y], [x, y + h], [x + w, y + h]]])
+        back = cv2.transform(corners, np.float32(self.unrotate).reshape(2, 3))[0]
         left, top = np.maximum(back.min(axis=0) * self.scale, 0)
         right = min(float(back[:, 0].max()) * self.scale, self.size[0])
         bottom = min(float(back[:, 1].max()) * self.scale, self.size[1])
@@ -678,10 +678,8 @@ class InkMask:
 
     @property
     def to_original(self) -> BoxMap:
+        """Its boxes -> the original image's (a small value that travels to other processes)."""
         return BoxMap(self.scale_to_original, self.size, self.unrotate)
-
-    def box_in_original(self, box: Box) -> Box:
-        return self.to_original(box)
 
 
 def scale_box(box: Box, scale: float) -> Box:
@@ -743,7 +741,7 @@ def prepare_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
         return Prepared(None, None, ink.size, ink.inverted)
     digit, box = digit_image(digit_mask, config, convention)
     share = np.count_nonzero(digit_mask) / max(1, np.count_nonzero(ink.mask))
-    return Prepared(digit, ink.box_in_original(box), ink.size, ink.inverted, ink_share=float(share))
+    return Prepared(digit, ink.to_original(box), ink.size, ink.inverted, ink_share=float(share))
 
 
 def prepare_bytes(data: bytes, config: PipelineConfig = SETTINGS.pipeline,
