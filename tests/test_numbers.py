@@ -142,6 +142,19 @@ def test_a_table_corner_above_the_number_is_not_a_digit(reader, text):
     assert result.number == text and result.status is Status.OK
 
 
+@pytest.mark.parametrize(("text", "radius"), [("7", 70), ("7", 95), ("63", 70), ("63", 95), ("100", 80)])
+def test_a_circle_round_an_exam_mark_is_a_frame(reader, text, radius):
+    """A teacher's circle round a mark, however tight, is not a 0: ink in a
+    closed outline's hole, clear of it, is what is read (a circled 7 read
+    as a sure 0 before)."""
+    page = synthetic.paper(240, 600, seed=radius)
+    centre = 110 + round(0.62 * 80 * (len(text) - 1) / 2)
+    page = synthetic.draw_number(page, text, (110, 120), 80, (30, 30, 30), seed=radius)
+    cv2.ellipse(page, (centre, 120), (radius + 25 * (len(text) - 1), radius), 0, 0, 360, (30, 30, 200), 3)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
 @pytest.mark.parametrize("text", ["35", "907", "11"])
 def test_print_half_the_digits_height_is_not_read(reader, text):
     """Print under a handwritten number (a register's footer) at half the

@@ -460,15 +460,17 @@ def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
 def frames_ink(labels: np.ndarray, index: int, box: Box, area: int, found: list[tuple[int, Box, int, bool]],
                config: PipelineConfig = SETTINGS.pipeline) -> bool:
     """Component `index` is a frame: a thin outline (its ink fills less than
-    `frame_fill_fraction` of its box) with ink of a digit's size wholly
-    inside its box, clear of the outline by half that ink's size: a
-    form's box, a register's cell, a page's edge, a circle round a number.
-    A 0 is hollow too but holds no digit, and a 6 whose loop broke off
-    holds its loop close to its stroke."""
+    `frame_fill_fraction` of its box) round ink of a digit's size that keeps
+    clear of it: a form's box, a register's cell, a page's edge, a circle
+    round an exam mark. Clear means by half that ink's size, or, inside a
+    closed outline's hole, by `frame_clearance` of it (a tight circle round
+    "63"). A 0 is hollow too but holds no digit, and a 6 whose loop broke
+    off holds its loop close to its stroke."""
     x, y, w, h = box
     least = max(config.min_digit_pixels, config.min_digit_fraction * max(labels.shape))
     if area >= config.frame_fill_fraction * w * h or max(w, h) < 2 * least:
         return False   # (most components: one that holds no digit's room is looked at no further)
+    room = None   # the outline's holes, and each pixel's distance from it
     for other, (ix, iy, iw, ih), _, _ in found:
         inside = x < ix and y < iy and ix + iw < x + w and iy + ih < y + h
         if other == index or not inside or max(iw, ih) < least:
@@ -477,7 +479,23 @@ def frames_ink(labels: np.ndarray, index: int, box: Box, area: int, found: list[
         around = labels[max(0, iy - clear):iy + ih + clear, max(0, ix - clear):ix + iw + clear]
         if not np.any(around == index):
             return True
+        if room is None:
+            outline = labels[y:y + h, x:x + w] == index
+            room = enclosed(outline), cv2.distanceTransform((~outline).astype(np.uint8), cv2.DIST_L2, 3)
+        holes, distance = (each[iy - y:iy - y + ih, ix - x:ix - x + iw] for each in room)
+        ink = labels[iy:iy + ih, ix:ix + iw] == other
+        if not np.any(ink & ~holes) and distance[ink].min() >= max(2.0, config.frame_clearance * max(iw, ih)):
+            return True
     return False
+
+
+def enclosed(outline: np.ndarray) -> np.ndarray:
+    """The pixels an outline encloses (boolean, as `outline`): the paper that
+    cannot reach the edge of its box without crossing it (4-connected, so
+    that a thin line's diagonal steps do not leak)."""
+    paper = np.pad(~outline, 1, constant_values=True).astype(np.uint8)
+    _, regions = cv2.connectedComponents(paper, connectivity=4)
+    return ((regions != regions[0, 0]) & (paper > 0))[1:-1, 1:-1]
 
 
 def select_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
