@@ -155,6 +155,19 @@ def test_a_circle_round_an_exam_mark_is_a_frame(reader, text, radius):
     assert result.number == text and result.status is Status.OK
 
 
+def test_a_tick_beside_a_mark_is_not_cut_into_ones(reader):
+    """A tick after an exam mark was cut into its two arms, each a sure
+    "1" ("17 11" at 99%): a piece cut off a shape, under half the line's
+    height, is no digit. The tick is read whole, as no digit, and flags."""
+    page = synthetic.paper(220, 700, seed=5)
+    page = synthetic.draw_number(page, "17", (90, 110), 80, seed=9)
+    page = synthetic.draw_strokes(page, [[(0.1, 0.55), (0.4, 0.9), (0.95, 0.1)]], (330, 110), 80,
+                                  (30, 30, 200), seed=3, slant=0)
+    result = reader.read(page)
+    assert result.number.startswith("17 ") and "11" not in result.number
+    assert result.status is Status.LOW_CONFIDENCE
+
+
 @pytest.mark.parametrize("text", ["35", "907", "11"])
 def test_print_half_the_digits_height_is_not_read(reader, text):
     """Print under a handwritten number (a register's footer) at half the

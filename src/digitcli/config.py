@@ -224,7 +224,8 @@ class NumberConfig:
     max_cuts: int = 8                 # at most this many valley cuts in one piece...
     cut_step: float = 0.2             # ...and cuts at every this share of the height between them
     min_width: float = 0.12           # a cut leaves at least this much on either side
-    max_width: float = 1.4            # a candidate digit is at most this wide
+    max_width: float = 1.4            # a candidate digit is at most this wide...
+    min_cut_height: float = 0.5       # ...and, where a cut bounds it, at least this tall
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
     rule_length: float = 3.0          # a thin upright piece this many times taller than the other pieces...
     rule_thin: float = 0.25           # ...and at most this share of its height wide is a ruled line

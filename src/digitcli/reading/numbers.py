@@ -290,11 +290,14 @@ def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[in
 
 def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int, origin: tuple[int, int],
              to_original: BoxMap, numbers: NumberConfig, config: PipelineConfig, convention: ImageConvention,
-             split_aspect: float) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
+             split_aspect: float, line_height: float | None = None,
+             ) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
     """A segment's cut nodes (between its groups; at the valleys of a wide
     group) and a glyph for every span between two nodes that could be one
     digit. The groups are given as masks over the segment's box (at
-    `origin` in working pixels) and the columns (left, width) they span.
+    `origin` in working pixels) and the columns (left, width) they span;
+    a span a cut bounds is measured against `line_height` (the line's
+    digits' height; default the segment's, `typical`).
     Returns the glyphs by (from node, to node) and the nodes: (group,
     column in the box), the column None at a group's end."""
     # Nodes, left to right: (group, column in the window) where a digit may
@@ -331,6 +334,9 @@ def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int
         x, y, w, h = cv2.boundingRect(sub.astype(np.uint8))
         if w > numbers.max_width * typical and (i, j) != (0, last):
             continue
+        if h < numbers.min_cut_height * (line_height or typical) and (
+                nodes[i][1] is not None or nodes[j][1] is not None):
+            continue   # a stroke cut off a shape (a tick's short arm) is no digit, though it reads as a 1
         digit, (x, y, w, h) = digit_image(sub.astype(np.uint8) * 255, config, convention)
         glyphs[(i, j)] = Glyph(digit, to_original((origin[0] + x, origin[1] + y, w, h)))
     return glyphs, nodes
@@ -352,15 +358,16 @@ def _segment(glyphs: dict[tuple[int, int], Glyph], nodes: list[tuple[int, int | 
 
 def _segment_lattice(labels: np.ndarray, segment: _Segment, numbers: NumberConfig, config: PipelineConfig,
                      convention: ImageConvention, ink: InkMask,
-                     split_aspect: float, space_before: bool) -> Segment | None:
-    """_lattice over a segment's groups, from the image's component labels;
-    None when no span of it could be a digit."""
+                     split_aspect: float, space_before: bool, line_height: float) -> Segment | None:
+    """_lattice over a segment's groups, from the image's component labels
+    (`line_height`: its line's digits' height); None when no span of it
+    could be a digit."""
     box = segment.box
     window = labels[box.y:box.bottom, box.x:box.right]
     masks = [np.isin(window, group.labels) for group in segment.groups]
     spans = [(group.x - box.x, group.w) for group in segment.groups]
     glyphs, nodes = _lattice(masks, spans, box.h, (box.x, box.y), ink.to_original, numbers, config,
-                             convention, split_aspect)
+                             convention, split_aspect, line_height)
     return _segment(glyphs, nodes, space_before, masks) if glyphs else None
 
 
@@ -470,7 +477,8 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
             box = found.box
             space = previous is None and bool(segments) or (
                 previous is not None and box.x - previous.right > numbers.space_gap * typical)
-            segment = _segment_lattice(labels, found, numbers, config, convention, ink, split_aspect, space)
+            segment = _segment_lattice(labels, found, numbers, config, convention, ink, split_aspect, space,
+                                       typical)
             if segment is None:
                 continue
             segments.append(segment)
