@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import cv2
+import draw_scenes
 import numpy as np
 import pytest
 import synthetic
@@ -153,6 +154,30 @@ def test_a_circle_round_an_exam_mark_is_a_frame(reader, text, radius):
     cv2.ellipse(page, (centre, 120), (radius + 25 * (len(text) - 1), radius), 0, 0, 360, (30, 30, 200), 3)
     result = reader.read(page)
     assert result.number == text and result.status is Status.OK
+
+
+@pytest.mark.parametrize("text", ["7623", "089"])
+def test_a_row_of_boxes_a_digit_in_each_is_a_frame(reader, text):
+    """A form's row of boxes in a small image: its strokes are thick for
+    the image, but it is a closed outline holding a digit in each hole (its
+    walls were read as 1s and 7s: "1761273")."""
+    height = 50
+    page = synthetic.paper(height * 3, height * (len(text) + 2), seed=3)
+    for index, digit in enumerate(text):
+        left = height * (index + 1)
+        cv2.rectangle(page, (left, 45), (left + height, 45 + 65), (60, 60, 60), 2)
+        page = synthetic.draw_number(page, digit, (left + height // 2, 78), 40, (30, 30, 30), seed=index)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
+def test_digits_that_touch_a_circle_keep_it_from_being_a_frame(reader):
+    """Where digits touch the teacher's circle they are part of its outline,
+    and their loops are holes that hold nothing: then it is no frame, or the
+    reading would be the one digit left inside ("66" read "668" at 99.9%)."""
+    page, label = draw_scenes.circled(np.random.default_rng(7), 70)
+    assert label == "668"
+    assert reader.read(page).number == "668"
 
 
 def test_a_tick_beside_a_mark_is_not_cut_into_ones(reader):

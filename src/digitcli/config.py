@@ -144,7 +144,9 @@ class PipelineConfig:
     line_thin_fraction: float = 0.08
     frame_fill_fraction: float = 0.15
     frame_span_fraction: float = 0.8
-    frame_clearance: float = 0.1      # ink in a closed outline's hole this far from it (share of its size): framed
+    closed_frame_fill: float = 0.3      # a closed outline filling less of its box...
+    frame_clearance: float = 0.1        # ...with ink in its holes this far from it (share of the ink's size)...
+    frame_held_height: float = 0.35     # ...and this share of its height at least: a frame
     # A shape running from one side of a page to the other, narrower than this
     # share of it, is a band (shadow edge, gutter, fold), not a digit; in an
     # image under page_min_side working pixels (a crop of one digit, scaled up

@@ -459,43 +459,61 @@ def ink_components(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
 
 def frames_ink(labels: np.ndarray, index: int, box: Box, area: int, found: list[tuple[int, Box, int, bool]],
                config: PipelineConfig = SETTINGS.pipeline) -> bool:
-    """Component `index` is a frame: a thin outline (its ink fills less than
-    `frame_fill_fraction` of its box) round ink of a digit's size that keeps
-    clear of it: a form's box, a register's cell, a page's edge, a circle
-    round an exam mark. Clear means by half that ink's size, or, inside a
-    closed outline's hole, by `frame_clearance` of it (a tight circle round
-    "63"). A 0 is hollow too but holds no digit, and a 6 whose loop broke
-    off holds its loop close to its stroke."""
+    """Component `index` is a frame: a thin outline round ink of a digit's
+    size that keeps clear of it: a form's box, a register's cell, a page's
+    edge, a circle round an exam mark. Either its ink fills less than
+    `frame_fill_fraction` of its box and the ink inside keeps half its own
+    size clear, or it is a closed outline that holds the ink in its holes
+    (closed_frame). A 0 is hollow too but holds no digit, and a 6 whose
+    loop broke off holds its loop close to its stroke."""
     x, y, w, h = box
     least = max(config.min_digit_pixels, config.min_digit_fraction * max(labels.shape))
-    if area >= config.frame_fill_fraction * w * h or max(w, h) < 2 * least:
+    if area >= config.closed_frame_fill * w * h or max(w, h) < 2 * least:
         return False   # (most components: one that holds no digit's room is looked at no further)
-    room = None   # the outline's holes, and each pixel's distance from it
+    hollow = area < config.frame_fill_fraction * w * h
+    inner = []
     for other, (ix, iy, iw, ih), _, _ in found:
         inside = x < ix and y < iy and ix + iw < x + w and iy + ih < y + h
         if other == index or not inside or max(iw, ih) < least:
             continue
         clear = max(2, round(max(iw, ih) / 2))
         around = labels[max(0, iy - clear):iy + ih + clear, max(0, ix - clear):ix + iw + clear]
-        if not np.any(around == index):
+        if hollow and not np.any(around == index):
             return True
-        if room is None:
-            outline = labels[y:y + h, x:x + w] == index
-            room = enclosed(outline), cv2.distanceTransform((~outline).astype(np.uint8), cv2.DIST_L2, 3)
-        holes, distance = (each[iy - y:iy - y + ih, ix - x:ix - x + iw] for each in room)
-        ink = labels[iy:iy + ih, ix:ix + iw] == other
-        if not np.any(ink & ~holes) and distance[ink].min() >= max(2.0, config.frame_clearance * max(iw, ih)):
-            return True
-    return False
+        inner.append((other, (ix, iy, iw, ih)))
+    return bool(inner) and closed_frame(labels, index, box, inner, least, config)
 
 
-def enclosed(outline: np.ndarray) -> np.ndarray:
-    """The pixels an outline encloses (boolean, as `outline`): the paper that
-    cannot reach the edge of its box without crossing it (4-connected, so
-    that a thin line's diagonal steps do not leak)."""
+def closed_frame(labels: np.ndarray, index: int, box: Box, inner: list[tuple[int, Box]], least: float,
+                 config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """Whether component `index`, a closed outline filling less than
+    `closed_frame_fill` of its box (a small image's tight box has thick
+    strokes for its size), frames the `inner` components: some lie each in
+    one of its holes, `frame_clearance` of their size clear of it (a tight
+    circle round "63", a row of boxes, a digit in each) and at least
+    `frame_held_height` of its height (a smiley's eyes and mouth are not),
+    and every other hole is a speck or at least as large as the ink held
+    (an empty box of the row), not a digit's loop: digits that touch a
+    circle are part of it, and the circle is not a frame then."""
+    x, y, w, h = box
+    outline = labels[y:y + h, x:x + w] == index
     paper = np.pad(~outline, 1, constant_values=True).astype(np.uint8)
-    _, regions = cv2.connectedComponents(paper, connectivity=4)
-    return ((regions != regions[0, 0]) & (paper > 0))[1:-1, 1:-1]
+    count, regions = cv2.connectedComponents(paper, connectivity=4)   # 4: a thin line's diagonal steps hold
+    outside, regions = regions[0, 0], regions[1:-1, 1:-1]
+    distance = cv2.distanceTransform((~outline).astype(np.uint8), cv2.DIST_L2, 3)
+    held, largest = set(), 0
+    for other, (ix, iy, iw, ih) in inner:
+        ink = labels[iy:iy + ih, ix:ix + iw] == other
+        holes = np.unique(regions[iy - y:iy - y + ih, ix - x:ix - x + iw][ink])
+        clear = distance[iy - y:iy - y + ih, ix - x:ix - x + iw][ink].min()
+        if len(holes) == 1 and holes[0] != outside and ih >= config.frame_held_height * h \
+                and clear >= max(2.0, config.frame_clearance * max(iw, ih)):
+            held.add(int(holes[0]))
+            largest = max(largest, iw * ih)
+    sizes = np.bincount(regions[~outline], minlength=count)
+    loops = [hole for hole in range(1, count) if hole != outside and hole not in held
+             and least ** 2 / 4 <= sizes[hole] < largest]
+    return bool(held) and not loops
 
 
 def select_digit(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray | None:
