@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import add_shadow, draw_number, draw_strokes, paper, rule_lines
+from synthetic import _ellipse, add_shadow, draw_number, draw_strokes, paper, rule_lines
 
 Rng = np.random.Generator
 ADVANCE = 0.62
@@ -125,9 +125,14 @@ def circled(rng: Rng, height: int) -> tuple[np.ndarray, str]:
     x0, y0, x1, y1 = _number_span(text, start, height)
     centre = ((x0 + x1) // 2, (y0 + y1) // 2)
     reach = rng.uniform(0.85, 1.25)
-    axes = (int(reach * (x1 - x0) / 2 + 0.3 * height), int(reach * (y1 - y0) / 2 + 0.15 * height))
+    rx, ry = reach * (x1 - x0) / 2 + 0.3 * height, reach * (y1 - y0) / 2 + 0.15 * height
     page = _write(page, text, start, height, rng)
-    cv2.ellipse(page, centre, axes, float(rng.uniform(-10, 10)), 0, 360, (40, 40, 190), int(rng.integers(2, 5)))
+    # A pen's loop (draw_strokes' unit box is 0.7 as wide as tall): it may
+    # overshoot where it started, or stop a little short.
+    tall = int(2 * ry)
+    loop = _ellipse(0.5, 0.5, rx / (0.7 * tall), 0.5, rng.uniform(0, 2 * np.pi), rng.uniform(0.95, 1.1), 40)
+    page = draw_strokes(page, [loop], centre, tall, (40, 40, 190), int(rng.integers(2, 5)),
+                        seed=int(rng.integers(1 << 16)), slant=float(rng.uniform(-0.1, 0.1)))
     return page, text
 
 
