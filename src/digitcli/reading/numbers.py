@@ -288,10 +288,12 @@ def _valleys(profile: np.ndarray, height: int, numbers: NumberConfig) -> list[in
     return sorted(chosen)
 
 
+Nodes = list[tuple[int, int | None]]   # where a digit may end: (group, column in the box), None at a group's end
+
+
 def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int, origin: tuple[int, int],
              to_original: BoxMap, numbers: NumberConfig, config: PipelineConfig, convention: ImageConvention,
-             split_aspect: float, line_height: float | None = None,
-             ) -> tuple[dict[tuple[int, int], Glyph], list[tuple[int, int | None]]]:
+             split_aspect: float, line_height: float | None = None) -> tuple[dict[tuple[int, int], Glyph], Nodes]:
     """A segment's cut nodes (between its groups; at the valleys of a wide
     group) and a glyph for every span between two nodes that could be one
     digit. The groups are given as masks over the segment's box (at
@@ -302,7 +304,7 @@ def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int
     column in the box), the column None at a group's end."""
     # Nodes, left to right: (group, column in the window) where a digit may
     # end; a column of None is the end of that group (a cut between groups).
-    nodes: list[tuple[int, int | None]] = [(-1, None)]
+    nodes: Nodes = [(-1, None)]
     for index, (mask, (left, width)) in enumerate(zip(masks, spans)):
         if width > split_aspect * typical:
             columns = np.count_nonzero(mask[:, left:left + width], axis=0).astype(np.float32)
@@ -342,12 +344,12 @@ def _lattice(masks: list[np.ndarray], spans: list[tuple[int, int]], typical: int
     return glyphs, nodes
 
 
-def _cut_nodes(nodes: list[tuple[int, int | None]]) -> frozenset[int]:
+def _cut_nodes(nodes: Nodes) -> frozenset[int]:
     """The nodes that cut through ink (a column inside a group)."""
     return frozenset(i for i, (_, column) in enumerate(nodes) if column is not None)
 
 
-def _segment(glyphs: dict[tuple[int, int], Glyph], nodes: list[tuple[int, int | None]], space_before: bool,
+def _segment(glyphs: dict[tuple[int, int], Glyph], nodes: Nodes, space_before: bool,
              masks: list[np.ndarray]) -> Segment:
     """A segment from its lattice; one cut through ink (touching digits)
     also keeps its ink as a line, for the line reader."""

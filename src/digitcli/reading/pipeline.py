@@ -511,8 +511,9 @@ def closed_frame(labels: np.ndarray, index: int, box: Box, inner: list[tuple[int
             held.add(int(holes[0]))
             largest = max(largest, iw * ih)
     sizes = np.bincount(regions[~outline], minlength=count)
+    speck = (least / 2) ** 2
     loops = [hole for hole in range(1, count) if hole != outside and hole not in held
-             and least ** 2 / 4 <= sizes[hole] < largest]
+             and speck <= sizes[hole] < largest]
     return bool(held) and not loops
 
 
