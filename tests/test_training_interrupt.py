@@ -70,13 +70,14 @@ def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
     process = start_training(tiny_npz, out, "--epochs", "50")
     wait_for(out / ".checkpoint" / "state.json", process)
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=120)
-    assert not (out / "digitcli.onnx").exists()
+    _, stopped = process.communicate(timeout=120)
+    assert not (out / "digitcli.onnx").exists(), stopped
     resumed = start_training(tiny_npz, out, "--epochs", "2", "--resume")
     _, stderr = resumed.communicate(timeout=240)
-    assert resumed.returncode == 0, stderr
-    assert "resuming after epoch" in stderr
-    assert (out / "digitcli.onnx").exists() and (out / "digitcli.json").exists()
+    said = f"interrupted run:\n{stopped}\nresumed run:\n{stderr}"   # both, should this ever fail
+    assert resumed.returncode == 0, said
+    assert "resuming after epoch" in stderr, said
+    assert (out / "digitcli.onnx").exists() and (out / "digitcli.json").exists(), said
     history = json.loads((out / "digitcli.json").read_text())["training"]["history"]
     epochs = [h["epoch"] for h in history]   # the epochs before the interrupt are kept
-    assert len(epochs) >= 2 and epochs == list(range(1, len(epochs) + 1))
+    assert len(epochs) >= 2 and epochs == list(range(1, len(epochs) + 1)), (epochs, said)
