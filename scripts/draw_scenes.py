@@ -5,6 +5,7 @@ what surrounds a number is not read as digits:
 
     python scripts/draw_scenes.py runs/scenes
     digitcli evaluate --labelled runs/scenes
+    python scripts/draw_scenes.py runs/scenes-x3 --scale 3   # the same, at a phone's resolution
 
 Writes PNGs and a MANIFEST.tsv (relpath, label, kind: the scene) that
 `digitcli evaluate --labelled` reads. The label is the digits a reader
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--per-scene", type=int, default=10)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--scale", type=float, default=1.0, help="each image enlarged this many times")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -199,6 +201,8 @@ def main() -> None:
         rng = np.random.default_rng([args.seed, offset])
         for index in range(args.per_scene):
             page, label = scene(rng, int(rng.integers(40, 100)))
+            if args.scale != 1:
+                page = cv2.resize(page, None, fx=args.scale, fy=args.scale, interpolation=cv2.INTER_CUBIC)
             relpath = f"{name}-{index:02d}.png"
             cv2.imwrite(str(args.out / relpath), page)
             rows.append({"relpath": relpath, "label": label, "kind": name})

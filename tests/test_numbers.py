@@ -180,6 +180,24 @@ def test_digits_that_touch_a_circle_keep_it_from_being_a_frame(reader):
     assert reader.read(page).number == "878"
 
 
+@pytest.mark.parametrize("text", ["8431", "1111"])
+def test_a_meter_photographed_close_up_keeps_its_digits(reader, text):
+    """Light digits in a meter's dark windows, at a phone's resolution: the
+    face round the windows is lighter than them, so each column through a
+    1's stem was light most of the way down, like a ruled line, and the
+    ruling's removal cut the digits away ("8431" read "6 2 1")."""
+    height = 200
+    cell = int(1.1 * height)
+    page = np.full((height * 3, cell * (len(text) + 2), 3), 45, np.uint8)
+    for index, digit in enumerate(text):
+        left = cell * (index + 1) + 4
+        cv2.rectangle(page, (left, int(0.7 * height)), (left + cell - 8, int(2.3 * height)), (8, 8, 8), -1)
+        page = synthetic.draw_number(page, digit, (left + cell // 2 - 4, int(1.5 * height)), height,
+                                     (235, 235, 235), seed=index)
+    result = reader.read(page)
+    assert result.number == text and result.status is Status.OK
+
+
 def test_a_tick_beside_a_mark_is_not_cut_into_ones(reader):
     """A tick after an exam mark was cut into its two arms, each a sure
     "1" ("17 11" at 99%): a piece cut off a shape, under half the line's

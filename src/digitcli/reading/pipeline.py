@@ -397,13 +397,25 @@ def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SE
     and below it is kept, so a digit written on the lines stays whole."""
     faint = cv2.compare(ink, histogram_percentile(histogram(ink), 50) + config.min_contrast / 2, cv2.CMP_GT)
     faint = cv2.bitwise_or(faint, mask)
-    rows, columns = ruling_runs(faint, config), ruling_runs(faint.T, config)
+    rows = ruling_runs(thin_across(faint, config), config)
+    columns = ruling_runs(thin_across(faint.T, config), config)
     if not rows and not columns:
         return mask
     mask = mask.copy()
     _clear_lines(mask, rows)
     _clear_lines(mask.T, columns)   # a view: clears mask's columns
     return mask
+
+
+def thin_across(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """The mask's ink that could be part of a horizontal line: less what
+    lies in a vertical run thicker than a ruled line can be (a digit's
+    stroke, a bright area: a meter's face round its dark windows, whose
+    columns through a 1's stem would otherwise be ink most of the way
+    down, like a rule)."""
+    thickest = max(1, round(config.line_thin_fraction * mask.shape[0] / 2))
+    tall = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((thickest + 1, 1), np.uint8))
+    return cv2.bitwise_and(mask, cv2.bitwise_not(tall))
 
 
 def remove_underline(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
