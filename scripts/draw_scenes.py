@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import _ellipse, add_shadow, draw_number, draw_strokes, paper, rule_lines
+from synthetic import add_shadow, draw_number, draw_strokes, ellipse_points, paper, rule_lines
 
 Rng = np.random.Generator
 ADVANCE = 0.62
@@ -131,7 +131,7 @@ def circled(rng: Rng, height: int) -> tuple[np.ndarray, str]:
     # A pen's loop (draw_strokes' unit box is 0.7 as wide as tall): it may
     # overshoot where it started, or stop a little short.
     tall = int(2 * ry)
-    loop = _ellipse(0.5, 0.5, rx / (0.7 * tall), 0.5, rng.uniform(0, 2 * np.pi), rng.uniform(0.95, 1.1), 40)
+    loop = ellipse_points(0.5, 0.5, rx / (0.7 * tall), 0.5, rng.uniform(0, 2 * np.pi), rng.uniform(0.95, 1.1), 40)
     page = draw_strokes(page, [loop], centre, tall, (40, 40, 190), int(rng.integers(2, 5)),
                         seed=int(rng.integers(1 << 16)), slant=float(rng.uniform(-0.1, 0.1)))
     return page, text

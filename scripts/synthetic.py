@@ -27,14 +27,15 @@ def paper(height: int, width: int, colour=(235, 238, 240), seed: int = 0, grain:
 
 # Pen strokes of each digit in a unit box (x right, y down), as a person
 # writes them; smoothed into curves and jittered per seed when drawn.
-def _ellipse(cx: float, cy: float, rx: float, ry: float, start: float = 0.0, turn: float = 1.0,
-             n: int = 24) -> list[tuple[float, float]]:
+def ellipse_points(cx: float, cy: float, rx: float, ry: float, start: float = 0.0, turn: float = 1.0,
+                   n: int = 24) -> list[tuple[float, float]]:
+    """`n` points round an ellipse in the unit box, from angle `start`, `turn` times round (a pen's loop)."""
     angles = np.linspace(start, start + 2 * np.pi * turn, n)
     return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
 
 
 STROKES: dict[int, list[list[tuple[float, float]]]] = {
-    0: [_ellipse(0.5, 0.5, 0.3, 0.45, -np.pi / 2, 1.05)],
+    0: [ellipse_points(0.5, 0.5, 0.3, 0.45, -np.pi / 2, 1.05)],
     1: [[(0.35, 0.22), (0.56, 0.04), (0.5, 0.5), (0.45, 0.96)]],
     2: [[(0.2, 0.28), (0.32, 0.08), (0.55, 0.03), (0.76, 0.15), (0.74, 0.38), (0.5, 0.64), (0.18, 0.95),
          (0.5, 0.93), (0.86, 0.95)]],
@@ -46,8 +47,8 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
     6: [[(0.72, 0.04), (0.42, 0.24), (0.26, 0.58), (0.3, 0.88), (0.55, 0.97), (0.76, 0.8), (0.7, 0.58),
          (0.45, 0.52), (0.28, 0.66)]],
     7: [[(0.14, 0.08), (0.5, 0.06), (0.86, 0.07), (0.62, 0.5), (0.45, 0.96)]],
-    8: [_ellipse(0.5, 0.26, 0.22, 0.22, np.pi / 2, 1.0), _ellipse(0.5, 0.73, 0.27, 0.25, -np.pi / 2, 1.0)],
-    9: [_ellipse(0.48, 0.3, 0.25, 0.24, 0.0, 1.0), [(0.73, 0.3), (0.7, 0.62), (0.6, 0.97)]],
+    8: [ellipse_points(0.5, 0.26, 0.22, 0.22, np.pi / 2, 1.0), ellipse_points(0.5, 0.73, 0.27, 0.25, -np.pi / 2, 1.0)],
+    9: [ellipse_points(0.48, 0.3, 0.25, 0.24, 0.0, 1.0), [(0.73, 0.3), (0.7, 0.62), (0.6, 0.97)]],
 }
 
 
@@ -61,8 +62,8 @@ def draw_digit(page: np.ndarray, digit: int, centre: tuple[int, int], height: in
 # Pen strokes of things that are not digits, in the same unit box.
 NON_DIGITS: dict[str, list[list[tuple[float, float]]]] = {
     "letter_A": [[(0.08, 0.96), (0.5, 0.03), (0.92, 0.96)], [(0.27, 0.6), (0.73, 0.6)]],
-    "smiley": [_ellipse(0.5, 0.5, 0.48, 0.45, 0, 1.02, 32), _ellipse(0.33, 0.36, 0.04, 0.04, 0, 1.0, 8),
-               _ellipse(0.67, 0.36, 0.04, 0.04, 0, 1.0, 8), _ellipse(0.5, 0.56, 0.25, 0.16, 0.3, 0.37, 12)],
+    "smiley": [ellipse_points(0.5, 0.5, 0.48, 0.45, 0, 1.02, 32), ellipse_points(0.33, 0.36, 0.04, 0.04, 0, 1.0, 8),
+               ellipse_points(0.67, 0.36, 0.04, 0.04, 0, 1.0, 8), ellipse_points(0.5, 0.56, 0.25, 0.16, 0.3, 0.37, 12)],
 }
 
 
