@@ -1,7 +1,8 @@
 """Draw numbers in the scenes they are photographed in (a form's box, a
 ruled or squared page, a teacher's circle or tick, separators, a dark
-meter, a photo taken askew), as pen strokes of our own, for checking that
-what surrounds a number is not read as digits:
+meter, a photo taken askew, a mark out of a total, a currency sign), as
+pen strokes of our own, for checking that what surrounds a number is not
+read as digits:
 
     python scripts/draw_scenes.py runs/scenes
     digitcli evaluate --labelled runs/scenes
@@ -10,7 +11,7 @@ what surrounds a number is not read as digits:
 Writes PNGs and a MANIFEST.tsv (relpath, label, kind: the scene) that
 `digitcli evaluate --labelled` reads. The label is the digits a reader
 should give: marks, separators and frames are not digits ("1.480,-" is
-1480, "17" and a tick is 17).
+1480, "17" and a tick is 17, "17/20" is 1720, "$250" is 250).
 """
 
 from __future__ import annotations
@@ -183,9 +184,33 @@ def shadowed(rng: Rng, height: int) -> tuple[np.ndarray, str]:
     return add_shadow(page, float(rng.uniform(0.3, 0.5)), float(rng.uniform(0, 3))), text
 
 
+def fraction(rng: Rng, height: int) -> tuple[np.ndarray, str]:
+    """An exam mark out of a total ("17/20"): the slash is a mark, not a 1."""
+    mark, total = _digits(rng, 1, 2), str(int(rng.choice([10, 20, 25, 40, 50, 100])))
+    page, start, _ = _page(mark + "/" + total, rng, height)
+    page = _write(page, mark, start, height, rng)
+    x = start[0] + int(ADVANCE * height * len(mark))
+    lean = rng.uniform(0.25, 0.45)
+    page = draw_strokes(page, [[(0.5 + lean, -0.05), (0.5 - lean, 1.05)]], (x, start[1]), height, (30, 30, 30),
+                        seed=int(rng.integers(1 << 16)), slant=0)
+    return _write(page, total, (x + int(ADVANCE * height), start[1]), height, rng), mark + total
+
+
+def currency(rng: Rng, height: int) -> tuple[np.ndarray, str]:
+    """An amount after a dollar or a euro sign: the sign is not a digit."""
+    text = _digits(rng)
+    page, start, _ = _page("$" + text, rng, height)
+    dollar = [[(0.75, 0.2), (0.5, 0.08), (0.25, 0.22), (0.3, 0.45), (0.7, 0.55), (0.75, 0.8), (0.5, 0.92),
+               (0.22, 0.8)], [(0.5, -0.05), (0.5, 1.05)]]
+    euro = [ellipse_points(0.6, 0.5, 0.4, 0.45, 0.9, 0.72, 20), [(0.1, 0.42), (0.6, 0.42)], [(0.1, 0.58), (0.6, 0.58)]]
+    page = draw_strokes(page, dollar if rng.random() < 0.5 else euro, start, height, (30, 30, 30),
+                        seed=int(rng.integers(1 << 16)), slant=0)
+    return _write(page, text, (start[0] + int(0.9 * height), start[1]), height, rng), text
+
+
 SCENES: dict[str, Callable[[Rng, int], tuple[np.ndarray, str]]] = {
     scene.__name__: scene for scene in (plain, boxed, underlined, separators, ruled, squared, comb, circled,
-                                        ticked, meter, askew, shadowed)}
+                                        ticked, meter, askew, shadowed, fraction, currency)}
 
 
 def main() -> None:
