@@ -42,9 +42,10 @@ def _page(text: str, rng: Rng, height: int) -> tuple[np.ndarray, tuple[int, int]
     return paper(height * 3, width, seed=int(rng.integers(1 << 16))), (int(1.5 * height), int(1.5 * height)), width
 
 
-def _write(page: np.ndarray, text: str, start: tuple[int, int], height: int, rng: Rng, **kw) -> np.ndarray:
+def _write(page: np.ndarray, text: str, start: tuple[int, int], height: int, rng: Rng) -> np.ndarray:
+    """`text` in a dark ink of its own, its first digit's centre at `start`."""
     ink = tuple(int(v) for v in rng.integers(15, 70, 3))
-    return draw_number(page, text, start, height, ink, seed=int(rng.integers(1 << 16)), **kw)
+    return draw_number(page, text, start, height, ink, seed=int(rng.integers(1 << 16)))
 
 
 def _number_span(text: str, start: tuple[int, int], height: int) -> tuple[int, int, int, int]:

@@ -488,10 +488,11 @@ def frames_ink(labels: np.ndarray, index: int, box: Box, area: int, found: list[
         inside = x < ix and y < iy and ix + iw < x + w and iy + ih < y + h
         if other == index or not inside or max(iw, ih) < least:
             continue
-        clear = max(2, round(max(iw, ih) / 2))
-        around = labels[max(0, iy - clear):iy + ih + clear, max(0, ix - clear):ix + iw + clear]
-        if hollow and not np.any(around == index):
-            return True
+        if hollow:
+            clear = max(2, round(max(iw, ih) / 2))
+            around = labels[max(0, iy - clear):iy + ih + clear, max(0, ix - clear):ix + iw + clear]
+            if not np.any(around == index):
+                return True
         inner.append((other, (ix, iy, iw, ih)))
     return bool(inner) and closed_frame(labels, index, box, inner, least, config)
 
