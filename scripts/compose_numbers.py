@@ -10,12 +10,14 @@ cuts each digit's ink out of its image with digitcli's own ink mask, scales
 them to one height with a little size and baseline jitter, and places them
 left to right, either spaced (gaps of 15-60% of the height between their
 boxes) or touching (slid together until their strokes meet, then on by
-1.5-6% of the height, so that strokes cross), as dark ink on light paper with
-grain. With --tilt, the same numbers each slope by that many degrees,
-uphill or downhill at random (written on a slope, photographed askew).
-Writes PNGs and a MANIFEST.tsv (relpath, label,
-kind, source, spacing) that `digitcli evaluate --labelled` reads. The output
-is derived from shared data: keep it out of the repository (runs/ is ignored).
+1.5-6% of the height, so that strokes cross, but never so far that less than
+75% of either digit's ink stays clear of the other's: a 1 laid along a 9's
+stem is hidden, not touching), as dark ink on light paper with grain. With
+--tilt, the same numbers each slope by that many degrees, uphill or downhill
+at random (written on a slope, photographed askew). Writes PNGs and a
+MANIFEST.tsv (relpath, label, kind, source, spacing) that `digitcli evaluate
+--labelled` reads. The output is derived from shared data: keep it out of the
+repository (runs/ is ignored).
 """
 
 from __future__ import annotations
@@ -48,10 +50,14 @@ def digit_ink(path: Path) -> np.ndarray | None:
     return kept[y:y + h, x:x + w]
 
 
+MIN_VISIBLE = 0.75   # share of each touching digit's ink clear of its neighbour's
+
+
 def compose(inks: list[np.ndarray], touching: bool, rng: np.random.Generator, height: int = 64) -> np.ndarray:
     """Digits side by side (digitcli's own composer), dark ink on light paper."""
     gaps = (-0.06, -0.015) if touching else (0.15, 0.6)
-    canvas, _ = compose_number(inks, rng, height, gaps, ink_contact=touching)
+    canvas, _ = compose_number(inks, rng, height, gaps, ink_contact=touching,
+                               min_visible=MIN_VISIBLE if touching else None)
     paper, ink = rng.uniform(200, 245), rng.uniform(20, 90)
     alpha = cv2.GaussianBlur(canvas, (3, 3), 0).astype(np.float32) / 255.0
     page = paper * (1 - alpha) + ink * alpha + rng.normal(0, 3, canvas.shape)

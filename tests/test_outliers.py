@@ -76,3 +76,20 @@ def test_touching_digits_are_slid_together_until_their_strokes_meet():
                                             ink_contact=ink_contact)
         count, _ = cv2.connectedComponents((canvas > 127).astype(np.uint8))
         assert count - 1 == pieces
+
+
+def test_touching_digits_cross_no_further_than_leaves_each_visible():
+    """Two upright 1s crossing by a tenth of the height lie along each
+    other, one stroke where two were written; with `min_visible` they only
+    cross as far as leaves each that share of its ink clear of the other's."""
+    one = np.zeros((50, 8), np.uint8)
+    cv2.line(one, (4, 2), (4, 47), 255, 5)
+    widths = {}
+    for min_visible in (None, 0.75):
+        canvas, _ = outliers.compose_number([one, one], np.random.default_rng(0), gap_range=(-0.1, -0.1),
+                                            ink_contact=True, min_visible=min_visible)
+        columns = np.flatnonzero((canvas > 127).any(axis=0))
+        widths[min_visible] = columns[-1] - columns[0] + 1
+    stroke = np.count_nonzero((one > 127).any(axis=0))
+    assert widths[None] < 1.5 * stroke       # hidden: hardly wider than one stroke
+    assert widths[0.75] >= 2 * stroke - 1    # two strokes side by side, touching

@@ -343,7 +343,8 @@ def _ink_crop(digit: np.ndarray) -> np.ndarray:
 
 def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
                    gap_range: tuple[float, float] = (-0.25, 0.1),
-                   ink_contact: bool = False, sizes: list[float] | None = None) -> tuple[np.ndarray, list[int]]:
+                   ink_contact: bool = False, sizes: list[float] | None = None,
+                   min_visible: float | None = None) -> tuple[np.ndarray, list[int]]:
     """Digits (white on black, uint8) side by side at one height, spaced by a
     random share of the height (negative: overlapping), baselines jittered.
     The gap is between the digits' boxes, or with `ink_contact` between
@@ -351,8 +352,11 @@ def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
     that meet and cross by that much, however narrow the digit (a 1 shifted
     by a share of the height into its neighbour's box would vanish in it).
     `sizes` gives each digit's height as a share of `height` (default: 0.85
-    to 1.05 at random). Returns the canvas and each digit's right edge (x)
-    in it."""
+    to 1.05 at random). With `min_visible` (and `ink_contact`), strokes
+    cross by less where crossing by the whole gap would leave less than that
+    share of either digit's ink clear of the other's: a 1 laid along a 9's
+    stem, or on another 1, is gone, not touching. Returns the canvas and
+    each digit's right edge (x) in it."""
     crops = [_ink_crop(d) for d in digits]
     scaled = []
     for index, crop in enumerate(crops):
@@ -362,15 +366,17 @@ def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
     pad = height // 4
     width = sum(s.shape[1] for s in scaled) + pad * 2 + height * len(scaled)
     canvas = np.zeros((height + 2 * pad, width), np.uint8)
-    x, gap, rights = pad, 0, []
+    x, gap, rights, previous = pad, 0, [], None
     for piece in scaled:
         y = pad + int(rng.integers(0, max(1, height - piece.shape[0] + 1)))
-        touching = _touching_x(canvas[y:y + piece.shape[0]], piece) if ink_contact and rights else None
+        rows = canvas[y:y + piece.shape[0]]
+        touching = _touching_x(rows, piece) if ink_contact and rights else None
         if touching is not None:
-            x = max(pad, touching + gap)
+            x = _crossing_x(rows, piece, touching, gap, pad, previous, min_visible)
         region = canvas[y:y + piece.shape[0], x:x + piece.shape[1]]
         np.maximum(region, piece, out=region)
         rights.append(x + piece.shape[1])
+        previous = int(np.count_nonzero(piece > 127))
         gap = round(rng.uniform(*gap_range) * height)
         x = max(pad, x + piece.shape[1] + gap)
     return canvas[:, :max(rights) + pad], rights
@@ -387,6 +393,34 @@ def _touching_x(rows: np.ndarray, piece: np.ndarray) -> int | None:
     rightmost = ink.shape[1] - 1 - np.argmax(ink[:, ::-1], axis=1)
     leftmost = np.argmax(mine, axis=1)
     return int((rightmost[shared] - leftmost[shared]).max()) + 1
+
+
+def _crossing_x(rows: np.ndarray, piece: np.ndarray, touching: int, gap: int, pad: int,
+                previous_ink: int | None, min_visible: float | None) -> int:
+    """Where `piece` goes: `gap` past where its ink meets the ink in `rows`
+    (negative: crossing), or with `min_visible` the deepest crossing up to
+    that which leaves both digits that share of their ink clear."""
+    if min_visible is None:
+        return max(pad, touching + gap)
+    for shift in range(gap, 1):
+        x = max(pad, touching + shift)
+        if _clear_share(rows, piece, x, previous_ink) >= min_visible:
+            return x
+    return max(pad, touching)
+
+
+def _clear_share(rows: np.ndarray, piece: np.ndarray, x: int, previous_ink: int | None) -> float:
+    """With `piece` placed at `x` in `rows`, the smaller share of its ink and
+    of its left neighbour's (`previous_ink` pixels) that lies more than a
+    pixel from the other's ink."""
+    region = rows[:, x:x + piece.shape[1]] > 127
+    mine = piece[:, :region.shape[1]] > 127
+    near = np.ones((3, 3), np.uint8)
+    theirs_near = cv2.dilate(region.astype(np.uint8), near).astype(bool)
+    mine_near = cv2.dilate(mine.astype(np.uint8), near).astype(bool)
+    hidden_mine = np.count_nonzero(mine & theirs_near) / max(1, np.count_nonzero(piece > 127))
+    hidden_theirs = np.count_nonzero(region & mine_near) / max(1, previous_ink or 0)
+    return 1.0 - max(hidden_mine, hidden_theirs)
 
 
 def draw_number_piece(images: np.ndarray, rng: Rng) -> np.ndarray:
