@@ -46,7 +46,7 @@ def main() -> None:
         print(f"  {name:15} {rates[name]:9.0f}" + "".join(f"{a:12.2%}" for a in accuracy))
     print(f"  default keeps {rates['default'] / rates['--digits 1']:.0%} of the --digits 1 throughput")
     if "no line reader" in rates:
-        print(f"  the line reader (on lone shapes in doubt) keeps {rates['default'] / rates['no line reader']:.0%} "
+        print(f"  the line reader (on lone shapes) keeps {rates['default'] / rates['no line reader']:.0%} "
               "of the default's throughput without it")
 
 

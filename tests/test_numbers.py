@@ -90,6 +90,18 @@ def test_a_lone_wide_shape_is_cut_only_when_the_one_digit_reading_is_unsure(read
     assert touching.number == "00" and touching.status is Status.OK and len(touching.prepared.segments[0].glyphs) > 2
 
 
+def test_a_1_pressed_against_a_narrow_0_is_read_though_the_shape_reads_as_one_digit(reader):
+    """A 1 written against a narrow 0's side makes one shape no wider than a
+    digit, which the classifier reads as a 0. The line reader reads it too
+    ("10"), the cuts read the same, and that reading stands, flagged: not a
+    sure "0"."""
+    page = np.full((140, 140), 235, np.uint8)
+    cv2.ellipse(page, (68, 70), (16, 33), 0, 0, 360, 20, 6)
+    cv2.line(page, (48, 38), (46, 104), 20, 6)
+    result = reader.read(page)
+    assert result.number == "10" and result.status is Status.LOW_CONFIDENCE
+
+
 def test_each_cut_through_ink_costs_the_number_some_confidence():
     config = dataclasses.replace(SETTINGS.predict, cut_confidence=0.9)
     digits = [Candidate((0, 0, 10, 20), np.zeros((28, 28), np.float32), np.eye(10, dtype=np.float32)[d] * 0.5 + 0.05)

@@ -276,10 +276,17 @@ class PredictConfig:
     cut_confidence: float = 1.0
     line_disagreement: float = 0.95
     # A lone shape no wider than a digit that the classifier does not read
-    # as one, and the line reader reads as several digits: digits written
-    # into each other, or a letter (the line reader has never seen one, and
-    # reads a B as "13"). Its reading takes this factor, which flags it.
+    # as one (or does, below), and the line reader reads as several digits:
+    # digits written into each other, or a letter (the line reader has never
+    # seen one, and reads a B as "13"). Its reading takes this factor, which
+    # flags it.
     refused_shape: float = 0.45
+    # A narrow lone shape that the classifier reads as one digit is read by
+    # the line reader too where it is at least this many pixels tall (the
+    # line reader's own height: smaller, a digit cell of a scanned form has
+    # too few pixels to show two strokes apart). Where it reads several
+    # digits and the cuts read the same, that reading stands, flagged.
+    narrow_line_height: int = 24
     # Each segment the line reader reads as several digits is read again in
     # `line_view_heights` x `line_view_shifts` views (lines.line_views): a
     # little smaller or larger, a column or more to the right. Where fewer

@@ -70,8 +70,9 @@ class LineReading:
     """What the line reader read: the digits; the probability of its best
     path through the steps (a lower bound on the string's); and for each
     digit, the probabilities of the ten digits at the step where it peaks.
-    `refused`: the ink is a shape the classifier did not read as a digit
-    (runner.classify), so that a letter may be what it read. `steadiness`:
+    `refused`: the ink is one narrow shape that the classifier read as no
+    digit, or as one (runner.classify): a letter may be what it read, or
+    one digit that it took for two. `steadiness`:
     the share of its views (line_views) that read the same digits."""
 
     digits: str

@@ -214,8 +214,11 @@ def classify(results: list[Result], classifier: Classifier, config: PredictConfi
     owners = [result for result in results if result.prepared is not None]
     singles, glyph_probs = _read_candidates([result.prepared for result in owners], classifier, singles=True)
     lone = {index: shape for index, result in enumerate(owners) if (shape := _lone_shape(result.prepared))}
-    # A narrow shape goes to the line reader only when it is not read as a digit.
-    asked = [index for index, shape in lone.items() if not shape.narrow or _unsure(singles[index], config)]
+    # A narrow shape goes to the line reader when it is not read as a digit,
+    # or when it is tall enough to show two digits pressed together (a 1
+    # against a 0's side reads as a sure 0).
+    asked = [index for index, shape in lone.items()
+             if not shape.narrow or _unsure(singles[index], config) or shape.box[3] >= config.narrow_line_height]
     line_reader = getattr(classifier, "line_reader", None)
     lone_lines = dict(zip(asked, _read_lone_shapes(line_reader, [lone[index] for index in asked], config)))
     uncut = []
@@ -453,6 +456,11 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
                for segment, probs, path in zip(segments, glyph_probs, paths)
                for position, edge in enumerate(path)]
     disagreements = _heed_line_reader(reading, paths, lines)
+    if single is not None and disagreements and not _unsure(single, config) and \
+            any(line is not None and line.refused for line in lines):
+        # A narrow shape read as one digit, and by the line reader as several
+        # that the cuts do not read: the one digit (a wide 5 is no "11").
+        return Reading([Candidate(prepared.box, prepared.digit, single)])
     one_segment = len({id(segment) for segment, path in zip(segments, paths) if path}) <= 1
     if single is not None and len(reading) > 1 and config.digits is None and not any(lines):
         # Several digits read where the one-digit reading holds (nearly) all
