@@ -194,6 +194,24 @@ def test_the_line_reader_sets_the_count_and_overrules_other_digits(touching_zero
     assert [c.box for c in one.digits] == [c.box for c in unheeded.digits] and one.disagreements == 0
 
 
+def test_a_shape_read_as_one_digit_keeps_it_unless_the_cuts_read_what_the_line_reader_read(touching_zeros):
+    """Where the classifier reads the shape as one digit and the line reader
+    as several (a refused reading: runner.classify), the several stand only
+    where the cuts read them too; otherwise the one digit does."""
+    prepared, _, glyph_probs = touching_zeros
+    sure_eight = np.full(10, 0.002, np.float32)
+    sure_eight[8] = 0.982
+    config = SETTINGS.predict
+    agreed = choose_digits(prepared, sure_eight, glyph_probs, config,
+                           [dataclasses.replace(reading_of("00"), refused=True)])
+    assert [int(c.probabilities.argmax()) for c in agreed.digits] == [0, 0] and agreed.refused == 1
+    other = choose_digits(prepared, sure_eight, glyph_probs, config,
+                          [dataclasses.replace(reading_of("08"), refused=True)])
+    assert [int(c.probabilities.argmax()) for c in other.digits] == [8] and other.refused == 0
+    unrefused = choose_digits(prepared, sure_eight, glyph_probs, config, [reading_of("08")])
+    assert [int(c.probabilities.argmax()) for c in unrefused.digits] == [0, 8]
+
+
 def test_the_shipped_line_reader_reads_touching_digits():
     """Four digits drawn as one shape: the shipped reader reads them all,
     confidently, where the cuts alone read a doubtful 8."""

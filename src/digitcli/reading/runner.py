@@ -459,7 +459,7 @@ def choose_digits(prepared: Prepared, single: np.ndarray | None, glyph_probs: li
     if single is not None and disagreements and not _unsure(single, config) and \
             any(line is not None and line.refused for line in lines):
         # A narrow shape read as one digit, and by the line reader as several
-        # that the cuts do not read: the one digit (a wide 5 is no "11").
+        # that the cuts do not read: the one digit (a scanned 0 read "41").
         return Reading([Candidate(prepared.box, prepared.digit, single)])
     one_segment = len({id(segment) for segment, path in zip(segments, paths) if path}) <= 1
     if single is not None and len(reading) > 1 and config.digits is None and not any(lines):
