@@ -366,7 +366,7 @@ def compose_number(digits: list[np.ndarray], rng: Rng, height: int = 56,
     pad = height // 4
     width = sum(s.shape[1] for s in scaled) + pad * 2 + height * len(scaled)
     canvas = np.zeros((height + 2 * pad, width), np.uint8)
-    x, gap, rights, previous = pad, 0, [], None
+    x, gap, rights, previous = pad, 0, [], 0
     for piece in scaled:
         y = pad + int(rng.integers(0, max(1, height - piece.shape[0] + 1)))
         rows = canvas[y:y + piece.shape[0]]
@@ -396,7 +396,7 @@ def _touching_x(rows: np.ndarray, piece: np.ndarray) -> int | None:
 
 
 def _crossing_x(rows: np.ndarray, piece: np.ndarray, touching: int, gap: int, pad: int,
-                previous_ink: int | None, min_visible: float | None) -> int:
+                previous_ink: int, min_visible: float | None) -> int:
     """Where `piece` goes: `gap` past where its ink meets the ink in `rows`
     (negative: crossing), or with `min_visible` the deepest crossing up to
     that which leaves both digits that share of their ink clear."""
@@ -409,7 +409,7 @@ def _crossing_x(rows: np.ndarray, piece: np.ndarray, touching: int, gap: int, pa
     return max(pad, touching)
 
 
-def _clear_share(rows: np.ndarray, piece: np.ndarray, x: int, previous_ink: int | None) -> float:
+def _clear_share(rows: np.ndarray, piece: np.ndarray, x: int, previous_ink: int) -> float:
     """With `piece` placed at `x` in `rows`, the smaller share of its ink and
     of its left neighbour's (`previous_ink` pixels) that lies more than a
     pixel from the other's ink."""
@@ -419,7 +419,7 @@ def _clear_share(rows: np.ndarray, piece: np.ndarray, x: int, previous_ink: int 
     theirs_near = cv2.dilate(region.astype(np.uint8), near).astype(bool)
     mine_near = cv2.dilate(mine.astype(np.uint8), near).astype(bool)
     hidden_mine = np.count_nonzero(mine & theirs_near) / max(1, np.count_nonzero(piece > 127))
-    hidden_theirs = np.count_nonzero(region & mine_near) / max(1, previous_ink or 0)
+    hidden_theirs = np.count_nonzero(region & mine_near) / max(1, previous_ink)
     return 1.0 - max(hidden_mine, hidden_theirs)
 
 
