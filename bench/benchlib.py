@@ -90,3 +90,27 @@ def tree_memory_mb(pid: int, field: str = "VmRSS", source: str = "status") -> fl
         except (OSError, StopIteration):
             pass
     return total / 1024
+
+
+def compare_readers(readers: dict, items: list, non_digits: list[bytes], rounds: int, title: str) -> None:
+    """Print, per reader (the first is the baseline), throughput and its ratio
+    to the baseline's (alternating rounds, one process), accuracy per kind,
+    the share of digits flagged, the calibration error, and the share of real
+    non-digits flagged."""
+    from digitcli.calibration import calibration_error
+
+    data = [item.path.read_bytes() for item in items]   # from memory: reading, not the disk, is measured
+    seconds, results = read_in_rounds(readers, data, rounds)
+    groups = sorted({item.group for item in items})
+    print(f"  {title:14} {'images/s':>9} {'ratio':>6}" + "".join(f"{g:>10}" for g in groups)
+          + f" {'flagged':>8} {'ECE':>6} {'non-digits flagged':>19}")
+    base_rate = len(items) / seconds[next(iter(readers))]
+    for name, reader in readers.items():
+        rate = len(items) / seconds[name]
+        correct = np.array([r.number == item.label for item, r in zip(items, results[name])])
+        confidence = np.array([r.confidence or 0.0 for r in results[name]])
+        accuracy = [correct[[item.group == g for item in items]].mean() for g in groups]
+        flagged = np.mean([r.flagged for r in results[name]])
+        rejected = np.mean([r.flagged for r in reader.read_many(non_digits)])
+        print(f"  {name:14} {rate:9.0f} {rate / base_rate:6.2f}" + "".join(f"{a:10.2%}" for a in accuracy)
+              + f" {flagged:8.2%} {calibration_error(confidence, correct):6.3f} {rejected:19.1%}")
