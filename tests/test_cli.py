@@ -17,7 +17,9 @@ import synthetic
 from conftest import ROOT, SHIPPED_MODEL, write_image
 from typer.testing import CliRunner
 
+from digitcli.calibration import apply_temperature
 from digitcli.cli import app
+from digitcli.reading.classifier import load_classifier
 
 SAMPLES = ROOT / "samples"
 
@@ -205,11 +207,11 @@ def test_evaluate_missing_data_is_a_message_not_a_traceback(runner, tmp_path, mo
     assert "DIGITCLI_DATA" in result.output
 
 
-def train_tiny(runner, data: Path, out: Path, epochs: int, validation_size: int) -> dict:
+def train_tiny(runner, data: Path, out: Path, epochs: int, validation_size: int, *extra: str) -> dict:
     """Train on the tiny drawn digits through the CLI; return the model card."""
     pytest.importorskip("tensorflow")
     result = runner.invoke(app, ["train", "--data", str(data), "--epochs", str(epochs), "--batch-size", "8",
-                                 "--validation-size", str(validation_size), "--output", str(out)])
+                                 "--validation-size", str(validation_size), "--output", str(out), *extra])
     assert result.exit_code == 0, result.output
     return json.loads((out / "digitcli.json").read_text())
 
@@ -243,6 +245,22 @@ def test_train_smoke_beats_chance(runner, tiny_npz, tmp_path):
     # both files give the same answers with the same (card) calibration
     assert labelled["digitcli.onnx"]["accuracy"] == labelled["digitcli.keras"]["accuracy"]
     assert abs(labelled["digitcli.onnx"]["calibration_error"] - labelled["digitcli.keras"]["calibration_error"]) < 1e-3
+
+
+def test_train_two_members_writes_one_model_that_is_their_mean(runner, tiny_npz, tmp_path):
+    out = tmp_path / "ensemble"
+    card = train_tiny(runner, tiny_npz, out, 1, 100, "--members", "2")
+    assert [m["seed"] for m in card["training"]["members"]] == [1, 2]
+    assert (out / ".checkpoint" / "state.json").exists() and (out / ".checkpoint" / "member-2" / "state.json").exists()
+    keras = pytest.importorskip("keras")
+    model = keras.models.load_model(out / "digitcli.keras")
+    first, second = (model.get_layer(f"member_{i}") for i in (1, 2))
+    x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    mean = (first.predict(x, verbose=0) + second.predict(x, verbose=0)) / 2
+    assert not np.allclose(first.predict(x, verbose=0), second.predict(x, verbose=0), atol=1e-3)   # two networks
+    np.testing.assert_allclose(model.predict(x, verbose=0), mean, atol=1e-6)
+    onnx = load_classifier(out / "digitcli.onnx")
+    np.testing.assert_allclose(onnx.probabilities(x[..., 0]), apply_temperature(mean, onnx.temperature), atol=2e-5)
 
 
 def run_cli(*args, stdin: str | None = None) -> subprocess.CompletedProcess:

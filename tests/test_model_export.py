@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from digitcli.reading.classifier import load_classifier
 from digitcli.train.export import keras_to_onnx
-from digitcli.train.model import build_model
+from digitcli.train.model import build_model, ensemble_model
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +44,14 @@ def test_onnx_matches_keras_on_random_inputs(tmp_path, model_with_nontrivial_bat
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"image": x})[0], expected, atol=2e-5)
     assert np.allclose(got.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_an_ensemble_is_one_onnx_file_giving_the_members_mean(tmp_path, model_with_nontrivial_batchnorm):
+    other = build_model()     # fresh weights: the members disagree
+    ensemble = ensemble_model([model_with_nontrivial_batchnorm, other])
+    x = np.random.default_rng(2).random((16, 28, 28, 1), dtype=np.float32)
+    mean = (model_with_nontrivial_batchnorm.predict(x, verbose=0) + other.predict(x, verbose=0)) / 2
+    np.testing.assert_allclose(ensemble.predict(x, verbose=0), mean, atol=1e-6)
+    path = tmp_path / "ensemble.onnx"
+    path.write_bytes(keras_to_onnx(ensemble).SerializeToString())
+    np.testing.assert_allclose(load_classifier(path).probabilities(x[..., 0]), mean, atol=2e-5)

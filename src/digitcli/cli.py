@@ -147,6 +147,9 @@ def train(
         = SETTINGS.train.seed,
     validation_size: Annotated[int, typer.Option(
         min=0, help="Training images held out to pick the best epoch (digits).")] = SETTINGS.train.validation_size,
+    members: Annotated[int, typer.Option(
+        min=1, help="Networks in the classifier, from seeds SEED, SEED+1, ...; their mean is the model, in one "
+                    "file (digits). Each takes as long to train.")] = SETTINGS.train.members,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT (digits).")]
         = False,
 ) -> None:
@@ -178,7 +181,7 @@ def train(
         raise typer.Exit(run_lines(data, output, config, stderr))
     config = dataclasses.replace(SETTINGS.train, epochs=epochs or SETTINGS.train.epochs,
                                  batch_size=batch_size or SETTINGS.train.batch_size, seed=seed,
-                                 validation_size=validation_size)
+                                 validation_size=validation_size, members=members)
     raise typer.Exit(run(data, output, config, resume, stderr))
 
 

@@ -73,6 +73,9 @@ class TrainConfig:
     # The model is the average of the last epochs' weights (stochastic
     # weight averaging) when that beats the best single epoch on validation.
     average_last_epochs: int = 5
+    # Networks trained from seeds seed, seed + 1, ... on the same split; the
+    # model is the mean of their probabilities, in one file (model.ensemble_model).
+    members: int = 1
 
 
 @dataclass(frozen=True)

@@ -145,15 +145,32 @@ def _add_ensemble(graph: _Graph, model) -> None:
     graph.prefix = ""
 
 
+def _add_average(graph: _Graph, model) -> None:
+    """model.ensemble_model: each member's chain from the same input, and
+    the mean of their probabilities."""
+    start, outputs = graph.current, []
+    members = [layer for layer in model.layers if layer.__class__.__name__ == "Functional"]
+    for member in members:
+        graph.current, graph.prefix = start, f"{member.name}_"
+        _add_chain(graph, member)
+        outputs.append(graph.current)
+    graph.prefix = ""
+    graph.current = outputs[0]
+    graph.add("Sum", "sum", tuple(outputs[1:]))
+    graph.add("Mul", "mean", (graph.constant("mean_weight", np.array(1.0 / len(members))),))
+
+
 def keras_to_onnx(model) -> onnx.ModelProto:
     """Translate a chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
-    layers (or an ensemble of such chains, train/lines.ensemble_line_model)
-    into an ONNX model with Keras' NHWC input ((N, 28, 28, 1) for the
+    layers (or an ensemble of such chains: model.ensemble_model,
+    train/lines.ensemble_line_model) into an ONNX model with Keras' NHWC input ((N, 28, 28, 1) for the
     classifier; a free width for the line reader). A chain that ends in a
     convolution outputs its NCHW feature map."""
     graph = _Graph()
     graph.add("Transpose", "to_nchw", perm=[0, 3, 1, 2])
-    if any(layer.__class__.__name__ == "Functional" for layer in model.layers):
+    if model.layers[-1].__class__.__name__ == "Average":
+        _add_average(graph, model)
+    elif any(layer.__class__.__name__ == "Functional" for layer in model.layers):
         _add_ensemble(graph, model)
     else:
         _add_chain(graph, model)

@@ -42,6 +42,18 @@ def build_model(image: ImageConvention = SETTINGS.image) -> keras.Model:
     return keras.Model(inputs, outputs, name="digitcli_cnn")
 
 
+def ensemble_model(members: list[keras.Model]) -> keras.Model:
+    """One model whose output is the mean of the members' probabilities:
+    networks trained from different seeds err on different digits, and the
+    ensemble is one ONNX file, read like a single network."""
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    # One output each (a loaded model's are a list), named after its place.
+    outputs = [keras.Model(member.inputs, member.outputs[0], name=f"member_{index + 1}")(inputs)
+               for index, member in enumerate(members)]
+    mean = layers.Average(name="probabilities")(outputs)
+    return keras.Model(inputs, mean, name="digitcli_cnn_ensemble")
+
+
 def predict_in_batches(model: keras.Model, images: np.ndarray,
                        batch_size: int = SETTINGS.train.inference_batch_size) -> np.ndarray:
     """Softmax outputs for (N, 28, 28, 1) float32 images, quietly."""
