@@ -102,7 +102,6 @@ class KeepBest(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         accuracy = float(logs.get("val_accuracy", 0.0))
-        self.last_epoch = epoch + 1
         self.history.append(epoch_record(epoch + 1, logs))
         if self.average_from is not None and epoch + 1 >= self.average_from:
             weights = self.model.get_weights()
@@ -120,6 +119,7 @@ class KeepBest(keras.callbacks.Callback):
         atomic_write_text(self.checkpoint_dir / self.STATE, json.dumps({
             "epoch": epoch + 1, "best_epoch": self.best_epoch, "best_val_accuracy": self.best_accuracy,
             "averaged_epochs": self.averaged_epochs, "history": self.history}))
+        self.last_epoch = epoch + 1   # only now: a stop before this says the epoch the checkpoint holds
 
     @property
     def averaged_weights(self) -> list[np.ndarray] | None:
