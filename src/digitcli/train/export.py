@@ -163,9 +163,9 @@ def _add_average(graph: _Graph, model) -> None:
 def keras_to_onnx(model) -> onnx.ModelProto:
     """Translate a chain of Conv2D/BatchNorm/ReLU/MaxPool/GAP/Flatten/Dropout/Dense
     layers (or an ensemble of such chains: model.ensemble_model,
-    train/lines.ensemble_line_model) into an ONNX model with Keras' NHWC input ((N, 28, 28, 1) for the
-    classifier; a free width for the line reader). A chain that ends in a
-    convolution outputs its NCHW feature map."""
+    train/lines.ensemble_line_model) into an ONNX model with Keras' NHWC
+    input ((N, 28, 28, 1) for the classifier; a free width for the line
+    reader). A chain that ends in a convolution outputs its NCHW feature map."""
     graph = _Graph()
     graph.add("Transpose", "to_nchw", perm=[0, 3, 1, 2])
     if model.layers[-1].__class__.__name__ == "Average":

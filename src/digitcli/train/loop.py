@@ -195,7 +195,8 @@ def train(mnist: Mnist, output: Path, config: TrainConfig, console: Console,
         card["calibration"] = calibration(predict_in_batches(model, to_model_input(x_val)), y_val)
         card["rejection"] = rejection(model, card["calibration"]["temperature"], x_val, config)
     files = write_model_files(model, card, output)
-    console.log(f"kept {', '.join(m.weights_from for m in members)}: val_acc {card['metrics']['validation_accuracy']:.4f}, "
+    kept = ", ".join(m.weights_from for m in members)
+    console.log(f"kept {kept}: val_acc {card['metrics']['validation_accuracy']:.4f}, "
                 f"MNIST test accuracy {test_accuracy:.4%}; wrote {files.onnx}, {files.keras}, {files.card}")
     last = members[-1].keeper
     return TrainResult(files, test_accuracy, last.best_epoch, last.last_epoch, seconds, False)
