@@ -31,8 +31,8 @@ def main() -> None:
     models = args.model or [str(SHIPPED_MODEL)]
     items = labelled_digits(args.labelled)
     non_digits = [item.path.read_bytes() for item in find_labelled_images(args.non_digits)]
-    readers = {f"{index}: {Reader(model).model_path.parent.name}": Reader(model)
-               for index, model in enumerate(models, start=1)}
+    loaded = [Reader(model) for model in models]
+    readers = {f"{index}: {reader.model_path.parent.name}": reader for index, reader in enumerate(loaded, start=1)}
     print(f"{len(items)} real digits from {args.labelled} ({args.rounds} alternating rounds), "
           f"{len(non_digits)} real non-digits from {args.non_digits}")
     for name, model in zip(readers, models):
