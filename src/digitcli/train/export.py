@@ -128,14 +128,25 @@ def _add_chain(graph: _Graph, model) -> None:
         index += 1
 
 
-def _add_ensemble(graph: _Graph, model) -> None:
-    """train/lines.ensemble_line_model: each member's chain from the same
-    input, and the log of their summed probabilities (log-softmax over the
-    classes, axis 1 in NCHW; log p + softplus(log q - log p))."""
-    start, log_sum = graph.current, None
+def _add_members(graph: _Graph, model) -> list[tuple[str, str]]:
+    """Each member network's chain from the same input: (its name, its
+    output tensor), its nodes prefixed with its name."""
+    start, outputs = graph.current, []
     for member in (layer for layer in model.layers if layer.__class__.__name__ == "Functional"):
         graph.current, graph.prefix = start, f"{member.name}_"
         _add_chain(graph, member)
+        outputs.append((member.name, graph.current))
+    graph.prefix = ""
+    return outputs
+
+
+def _add_ensemble(graph: _Graph, model) -> None:
+    """train/lines.ensemble_line_model: the members' chains, and the log of
+    their summed probabilities (log-softmax over the classes, axis 1 in
+    NCHW; log p + softplus(log q - log p))."""
+    log_sum = None
+    for name, output in _add_members(graph, model):
+        graph.current, graph.prefix = output, f"{name}_"
         graph.add("LogSoftmax", "log_p", axis=1)
         if log_sum is not None:
             graph.add("Sub", "gap", (log_sum,))
@@ -146,18 +157,12 @@ def _add_ensemble(graph: _Graph, model) -> None:
 
 
 def _add_average(graph: _Graph, model) -> None:
-    """model.ensemble_model: each member's chain from the same input, and
-    the mean of their probabilities."""
-    start, outputs = graph.current, []
-    members = [layer for layer in model.layers if layer.__class__.__name__ == "Functional"]
-    for member in members:
-        graph.current, graph.prefix = start, f"{member.name}_"
-        _add_chain(graph, member)
-        outputs.append(graph.current)
-    graph.prefix = ""
+    """model.ensemble_model: the members' chains, and the mean of their
+    probabilities."""
+    outputs = [output for _, output in _add_members(graph, model)]
     graph.current = outputs[0]
     graph.add("Sum", "sum", tuple(outputs[1:]))
-    graph.add("Mul", "mean", (graph.constant("mean_weight", np.array(1.0 / len(members))),))
+    graph.add("Mul", "mean", (graph.constant("mean_weight", np.array(1.0 / len(outputs))),))
 
 
 def keras_to_onnx(model) -> onnx.ModelProto:
