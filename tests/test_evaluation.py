@@ -136,6 +136,25 @@ def test_samples_mark_mistakes_and_are_the_same_every_run():
     assert picked == sorted(picked) and sum(i >= 30 for i in picked) == 5 and len(picked) == 12 + 5
 
 
+def test_shrink_mnist_writes_small_dark_digits_that_evaluate_reads(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
+    """scripts/shrink_mnist.py: the test digits at a scan cell's size, dark
+    on white, one source folder a size, labelled by their folder."""
+    import shrink_mnist
+
+    out = tmp_path / "shrunk"
+    monkeypatch.setattr("sys.argv", ["shrink_mnist.py", "--data", str(tiny_npz), "--out", str(out),
+                                     "--side", "16", "12", "--count", "5"])
+    shrink_mnist.main()
+    items = find_labelled_images(out)
+    assert len(items) == 10 and {item.path.relative_to(out).parts[0] for item in items} == {"shrunk-16", "shrunk-12"}
+    for item in items:
+        image = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
+        side = int(item.path.relative_to(out).parts[0].split("-")[1])
+        index = int(item.path.stem)
+        assert image.shape == (side, side) and int(item.label) == tiny_mnist_arrays["y_test"][index]
+        assert image.max() == 255 and image.mean() > 127   # dark ink on white paper
+
+
 def test_compose_numbers_writes_numbers_of_one_writer_s_digits(tmp_path, monkeypatch):
     """scripts/compose_numbers.py: numbers made of a labelled folder's
     digits, spaced and touching, with a manifest that evaluate reads."""

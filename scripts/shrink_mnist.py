@@ -1,0 +1,54 @@
+"""Write MNIST's test digits shrunk to a scanned form's cell size, as a
+labelled folder, to check a change for tiny scans off the dev set.
+
+    python scripts/shrink_mnist.py [--data ../shared/data/mnist.npz] [--out runs/shrunk-mnist] [--side 16 12]
+    digitcli evaluate --labelled runs/shrunk-mnist
+
+realworld-dev's USPS digits are 16x16 grey scans. A change to how tiny
+images are read (a threshold, a hole filled or opened) can be tuned to
+those 1,000 until it fits them and nothing else. The same change measured
+on 10,000 digits that nobody tuned on tells the two apart. Each test digit
+is resampled by area to SIDE x SIDE (grey levels kept, as USPS was made
+from larger scans) and written dark on white as `shrunk-SIDE/<label>/<n>.png`,
+so `evaluate --labelled` reports each size as a source. The output is
+derived from shared data: keep it out of the repository (runs/ is ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitcli.mnist import load_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shrunk(digit: np.ndarray, side: int) -> np.ndarray:
+    """An MNIST digit (white on black, 28x28) -> dark on white, side x side."""
+    small = digit if side == digit.shape[0] else cv2.resize(digit, (side, side), interpolation=cv2.INTER_AREA)
+    return 255 - small
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=None, help="mnist.npz or the IDX folder (default as evaluate)")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "shrunk-mnist")
+    parser.add_argument("--side", type=int, nargs="+", default=[16, 12], help="pixels a side, one folder each")
+    parser.add_argument("--count", type=int, default=10_000, help="the first COUNT test digits")
+    args = parser.parse_args()
+    mnist = load_mnist(args.data)
+    images, labels = mnist.x_test[: args.count], mnist.y_test[: args.count]
+    for side in args.side:
+        for label in range(10):
+            (args.out / f"shrunk-{side}" / str(label)).mkdir(parents=True, exist_ok=True)
+        for index, (digit, label) in enumerate(zip(images, labels)):
+            cv2.imwrite(str(args.out / f"shrunk-{side}" / str(label) / f"{index}.png"), shrunk(digit, side))
+    print(f"wrote {len(images)} digits at {', '.join(f'{s}x{s}' for s in args.side)} to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
