@@ -136,23 +136,41 @@ def test_samples_mark_mistakes_and_are_the_same_every_run():
     assert picked == sorted(picked) and sum(i >= 30 for i in picked) == 5 and len(picked) == 12 + 5
 
 
+def shrink_mnist_folders(monkeypatch, npz, out, *options: str) -> dict[str, list]:
+    """Run scripts/shrink_mnist.py on five test digits: its labelled images by folder."""
+    import shrink_mnist
+
+    monkeypatch.setattr("sys.argv", ["shrink_mnist.py", "--data", str(npz), "--out", str(out), "--count", "5", *options])
+    shrink_mnist.main()
+    folders: dict[str, list] = {}
+    for item in find_labelled_images(out):
+        folders.setdefault(item.path.relative_to(out).parts[0], []).append(item)
+    return folders
+
+
 def test_shrink_mnist_writes_small_dark_digits_that_evaluate_reads(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
     """scripts/shrink_mnist.py: the test digits at a scan cell's size, dark
     on white, one source folder a size, labelled by their folder."""
-    import shrink_mnist
+    folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--side", "16", "12")
+    assert {folder: len(items) for folder, items in folders.items()} == {"shrunk-16": 5, "shrunk-12": 5}
+    for folder, items in folders.items():
+        side = int(folder.split("-")[1])
+        for item in items:
+            image = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
+            assert image.shape == (side, side) and int(item.label) == tiny_mnist_arrays["y_test"][int(item.path.stem)]
+            assert image.max() == 255 and image.mean() > 127   # dark ink on white paper
 
-    out = tmp_path / "shrunk"
-    monkeypatch.setattr("sys.argv", ["shrink_mnist.py", "--data", str(tiny_npz), "--out", str(out),
-                                     "--side", "16", "12", "--count", "5"])
-    shrink_mnist.main()
-    items = find_labelled_images(out)
-    assert len(items) == 10 and {item.path.relative_to(out).parts[0] for item in items} == {"shrunk-16", "shrunk-12"}
-    for item in items:
+
+def test_shrink_mnist_filled_stretches_each_digit_to_its_cell_and_binarises_it(tmp_path, monkeypatch, tiny_npz):
+    """--filled: the digit's ink box fills the square (as binarised digit
+    datasets store digits), black on white only."""
+    folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--filled", "--side", "16", "32")
+    assert {folder: len(items) for folder, items in folders.items()} == {"filled-16": 5, "filled-32": 5}
+    for item in folders["filled-16"] + folders["filled-32"]:
         image = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
-        side = int(item.path.relative_to(out).parts[0].split("-")[1])
-        index = int(item.path.stem)
-        assert image.shape == (side, side) and int(item.label) == tiny_mnist_arrays["y_test"][index]
-        assert image.max() == 255 and image.mean() > 127   # dark ink on white paper
+        x, y, w, h = cv2.boundingRect((image == 0).astype(np.uint8))
+        assert set(np.unique(image)) <= {0, 255}
+        assert x <= 2 and y <= 2 and image.shape[1] - (x + w) <= 2 and image.shape[0] - (y + h) <= 2
 
 
 def test_compose_numbers_writes_numbers_of_one_writer_s_digits(tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from digitcli import Reader, Result, Status
 from digitcli.cli import app
 from digitcli.config import SETTINGS
 from digitcli.evaluation.labelled import edit_distance, parse_label
-from digitcli.reading.numbers import LoneShape, _components, _drop_rules, segment_number, tilt
+from digitcli.reading.numbers import LoneShape, _components, _drop_rules, fills_its_cell, segment_number, tilt
 from digitcli.reading.pipeline import ink_mask
 from digitcli.reading.runner import Candidate, Reading, fill_result
 
@@ -362,3 +362,71 @@ def test_a_sheet_of_symbols_is_not_a_number(reader):
                                           (50 + 80 * column, 50 + 80 * row), 50, thickness=4, seed=row * 5 + column)
     result = reader.read(page)
     assert result.flagged, result.number
+
+
+
+# Digits as binarised 16x16 datasets store them, each stretched to fill its
+# cell (# is ink): a 1 becomes a wide slab, a 0 a broken ring.
+FILLED_CELLS = {
+    "1": """
+########........
+############....
+############....
+############....
+....############
+....############
+....############
+....############
+....############
+....############
+....############
+....############
+....############
+........########
+........########
+........########""",
+    "0": """
+......#...####..
+....#....#...#..
+..##..........#.
+..#...........#.
+.#.............#
+.#............##
+##............##
+##............#.
+##...........##.
+.#...........#..
+.#..........##..
+.#.........##...
+.##........#....
+..##.....##.....
+...##..###......
+....#####.......""",
+}
+
+
+def cell_image(pattern: str, scale: int = 1) -> np.ndarray:
+    rows = pattern.strip().splitlines()
+    cell = np.array([[0 if char == "#" else 255 for char in row] for row in rows], np.uint8)
+    return cv2.resize(cell, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+
+
+def test_a_digit_stretched_to_fill_a_small_square_cell_is_never_cut():
+    """A filled 1 is a wide slab and a binarised 0 a broken ring: cutting
+    them only finds pieces. Small, square and inked from edge to edge, the
+    image is one digit's cell; with a margin, wider than square or large,
+    it may be a number."""
+    for pattern in FILLED_CELLS.values():
+        for scale in (1, 2):
+            ink = ink_mask(cell_image(pattern, scale))
+            assert fills_its_cell(ink) and segment_number(ink, defer_lone=True) == ()
+        cell = cell_image(pattern, 2)
+        assert not fills_its_cell(ink_mask(cv2.copyMakeBorder(cell, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255)))
+        assert not fills_its_cell(ink_mask(cv2.resize(cell, (48, 32), interpolation=cv2.INTER_NEAREST)))
+        assert not fills_its_cell(ink_mask(cell_image(pattern, 5)))   # 80x80: a photo's crop, not a cell
+
+
+def test_filled_cells_read_by_default_as_with_digits_1(reader):
+    cells = [cell_image(pattern, scale) for pattern in FILLED_CELLS.values() for scale in (1, 2)]
+    for cell, default, counted in zip(cells, reader.read_many(cells), reader.configured(digits=1).read_many(cells)):
+        assert default.number == counted.number and len(default.number) == 1

@@ -232,6 +232,11 @@ class NumberConfig:
     max_width: float = 1.4            # a candidate digit is at most this wide...
     min_cut_height: float = 0.5       # ...and, where a cut bounds it, at least this tall
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
+    # A small, square image whose ink reaches all four edges is one digit
+    # stretched to fill its cell (binarised digit datasets, form readers):
+    # read whole, never cut, though a filled 1 is a wide blob.
+    cell_squareness: float = 0.8      # its short side is at least this share of its long side...
+    cell_edge: int = 2                # ...and its ink comes this close (pixels) to every edge
     rule_length: float = 3.0          # a thin upright piece this many times taller than the other pieces...
     rule_thin: float = 0.25           # ...and at most this share of its height wide is a ruled line
     rule_speck: float = 0.05          # (pieces smaller than this share of its height do not count)

@@ -433,6 +433,22 @@ def levelled(ink: InkMask, labels: np.ndarray, pieces: list[_Piece], angle: floa
                    tuple(float(v) for v in back.ravel()))
 
 
+def fills_its_cell(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
+                   numbers: NumberConfig = SETTINGS.numbers) -> bool:
+    """Whether the image is one digit's cell, the digit stretched to fill it:
+    small and square, its ink from edge to edge both ways (within
+    `cell_edge` of the original image's pixels: binarising a stretched
+    digit can leave a faint outer column blank). Cutting such a digit only
+    finds pieces of it."""
+    width, height = ink.size
+    if max(width, height) > config.small_image_side or min(width, height) < numbers.cell_squareness * max(width, height):
+        return False
+    x, y, w, h = cv2.boundingRect(ink.mask)
+    mask_height, mask_width = ink.mask.shape
+    slack = (numbers.cell_edge + 0.5) / ink.scale_to_original   # in working pixels, with rounding
+    return x <= slack and y <= slack and mask_width - (x + w) <= slack and mask_height - (y + h) <= slack
+
+
 def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
                    numbers: NumberConfig = SETTINGS.numbers,
                    convention: ImageConvention = SETTINGS.image,
@@ -441,7 +457,7 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     `defer_lone`, a lone shape at least `lone_read_aspect` as wide as tall
     comes back uncut, as a LoneShape (whose `cut()` gives its segments).
     With `level`, a sloping line of digits is levelled first (tilt)."""
-    if ink.mask is None:
+    if ink.mask is None or fills_its_cell(ink, config, numbers):
         return ()
     labels, pieces = _components(ink, config, numbers)
     pieces = _drop_rules(pieces, numbers)
