@@ -430,3 +430,15 @@ def test_filled_cells_read_by_default_as_with_digits_1(reader):
     cells = [cell_image(pattern, scale) for pattern in FILLED_CELLS.values() for scale in (1, 2)]
     for cell, default, counted in zip(cells, reader.read_many(cells), reader.configured(digits=1).read_many(cells)):
         assert default.number == counted.number and len(default.number) == 1
+
+
+def test_digits_n_still_cuts_a_small_square_image_of_several_digits(reader):
+    """--digits 2 says the image holds two: a square crop inked edge to
+    edge is then not one digit's cell."""
+    page = synthetic.draw_number(synthetic.paper(180, 240, seed=1), "17", (70, 90), 90, (30, 30, 30), 7, seed=3)
+    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    x, y, w, h = cv2.boundingRect((gray < 128).astype(np.uint8))
+    crop = cv2.resize(gray[y:y + h, x:x + w], (32, 32), interpolation=cv2.INTER_AREA)
+    square = np.where(crop < 128, 0, 255).astype(np.uint8)
+    assert fills_its_cell(ink_mask(square))
+    assert reader.configured(digits=2).read(square).number == "17"

@@ -234,7 +234,9 @@ class NumberConfig:
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
     # A small, square image whose ink reaches all four edges is one digit
     # stretched to fill its cell (binarised digit datasets, form readers):
-    # read whole, never cut, though a filled 1 is a wide blob.
+    # read whole, never cut, though a filled 1 is a wide blob. Not when
+    # --digits says the image holds more than one.
+    cells_whole: bool = True
     cell_squareness: float = 0.8      # its short side is at least this share of its long side...
     cell_edge: int = 2                # ...and its ink comes this close (pixels) to every edge
     rule_length: float = 3.0          # a thin upright piece this many times taller than the other pieces...

@@ -441,7 +441,7 @@ def fills_its_cell(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     digit can leave a faint outer column blank). Cutting such a digit only
     finds pieces of it."""
     width, height = ink.size
-    if max(width, height) > config.small_image_side or min(width, height) < numbers.cell_squareness * max(width, height):
+    if not numbers.cells_whole or max(width, height) > config.small_image_side or min(width, height) < numbers.cell_squareness * max(width, height):
         return False
     x, y, w, h = cv2.boundingRect(ink.mask)
     mask_height, mask_width = ink.mask.shape

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..config import SETTINGS, ImageConvention, NumberConfig, PipelineConfig
 from .classifier import Classifier, load_classifier
 from .result import Result
-from .runner import Item, Source, as_item, classify, prepare_item, run_batch
+from .runner import Item, Source, as_item, classify, numbers_for, prepare_item, run_batch
 
 
 class Reader:
@@ -86,4 +86,4 @@ class Reader:
 
     @property
     def _numbers(self) -> NumberConfig | None:
-        return None if self.config.digits == 1 else self.numbers
+        return numbers_for(self.config.digits, self.numbers)

@@ -112,6 +112,14 @@ def read_image_file(path: str | Path, limit: int) -> bytes:
         os.close(descriptor)
 
 
+def numbers_for(digits: int | None, numbers: NumberConfig) -> NumberConfig | None:
+    """How to segment for a --digits count: not at all for one digit; for
+    several, a small square image may hold them all (no cell is read whole)."""
+    if digits == 1:
+        return None
+    return numbers if digits is None else dataclasses.replace(numbers, cells_whole=False)
+
+
 def prepare_image(image: np.ndarray, size: tuple[int, int] | None, config: PipelineConfig,
                   convention: ImageConvention, numbers: NumberConfig | None) -> Prepared:
     """The one-digit reading and, unless numbers is None, the number's segments."""
@@ -582,7 +590,7 @@ def run_batch(items: Iterable[Item], classifier: Classifier, config: PredictConf
     At most about two batches are in flight, so memory stays bounded however
     many items come. Ctrl-C drops queued work at once."""
     cv2.setNumThreads(1)  # parallelism comes from the workers, not inside each call
-    number_config = None if config.digits == 1 else numbers
+    number_config = numbers_for(config.digits, numbers)
     items = iter(items)
     head = list(islice(items, config.process_after)) if config.engine == "auto" and not config.streaming else []
     few = config.engine == "threads" or (config.engine == "auto" and not config.streaming
