@@ -5,6 +5,8 @@ labelled folder, to check a change for tiny scans off the dev set.
     digitcli evaluate --labelled runs/shrunk-mnist
     python scripts/shrink_mnist.py --filled --side 16 32 --out runs/filled-mnist
     digitcli evaluate --labelled runs/filled-mnist
+    python scripts/shrink_mnist.py --as-is --out runs/mnist-png
+    digitcli evaluate --labelled runs/mnist-png
 
 realworld-dev's USPS digits are 16x16 grey scans. A change to how tiny
 images are read (a threshold, a hole filled or opened) can be tuned to
@@ -18,6 +20,11 @@ With `--filled`, each digit is instead stretched to fill the square and
 binarised (`filled-SIDE/`), as several digit datasets and form readers
 store digits: a 1 becomes a wide bar. That is a style the model can only
 tolerate, not have undone, so it checks training rather than the pipeline.
+
+With `--as-is`, each digit is written untouched, 28x28 white on black
+(`as-is-28/`), as MNIST's PNG copies and many draw-a-digit apps store
+digits: predict should read them as well as the model reads MNIST.
+
 The output is
 derived from shared data: keep it out of the repository (runs/ is ignored).
 """
@@ -57,17 +64,22 @@ def main() -> None:
     parser.add_argument("--side", type=int, nargs="+", default=[16, 12], help="pixels a side, one folder each")
     parser.add_argument("--filled", action="store_true",
                         help="stretch each digit to fill the square and binarise it (filled-SIDE/)")
+    parser.add_argument("--as-is", action="store_true",
+                        help="each digit untouched, 28x28 white on black (as-is-28/; --side is ignored)")
     parser.add_argument("--count", type=int, default=10_000, help="the first COUNT test digits")
     args = parser.parse_args()
     mnist = load_mnist(args.data)
     images, labels = mnist.x_test[: args.count], mnist.y_test[: args.count]
     kind, make = ("filled", filled) if args.filled else ("shrunk", shrunk)
-    for side in args.side:
+    sides = args.side
+    if args.as_is:
+        kind, make, sides = "as-is", (lambda digit, side: digit), [28]
+    for side in sides:
         for label in range(10):
             (args.out / f"{kind}-{side}" / str(label)).mkdir(parents=True, exist_ok=True)
         for index, (digit, label) in enumerate(zip(images, labels)):
             cv2.imwrite(str(args.out / f"{kind}-{side}" / str(label) / f"{index}.png"), make(digit, side))
-    print(f"wrote {len(images)} {kind} digits at {', '.join(f'{s}x{s}' for s in args.side)} to {args.out}")
+    print(f"wrote {len(images)} {kind} digits at {', '.join(f'{s}x{s}' for s in sides)} to {args.out}")
 
 
 if __name__ == "__main__":

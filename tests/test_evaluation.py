@@ -173,6 +173,15 @@ def test_shrink_mnist_filled_stretches_each_digit_to_its_cell_and_binarises_it(t
         assert x <= 2 and y <= 2 and image.shape[1] - (x + w) <= 2 and image.shape[0] - (y + h) <= 2
 
 
+
+def test_shrink_mnist_as_is_writes_mnist_s_own_28x28s(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
+    folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--as-is")
+    assert list(folders) == ["as-is-28"] and len(folders["as-is-28"]) == 5
+    for item in folders["as-is-28"]:
+        image = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
+        assert np.array_equal(image, tiny_mnist_arrays["x_test"][int(item.path.stem)])
+
+
 def test_compose_numbers_writes_numbers_of_one_writer_s_digits(tmp_path, monkeypatch):
     """scripts/compose_numbers.py: numbers made of a labelled folder's
     digits, spaced and touching, with a manifest that evaluate reads."""

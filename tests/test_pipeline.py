@@ -226,3 +226,50 @@ def test_stroke_width_of_a_drawn_bar():
     mask = np.zeros((100, 100), np.uint8)
     mask[20:80, 45:51] = 255
     assert 5 < P.stroke_width(mask) < 7.5
+
+
+def mnist_made(digit: int) -> np.ndarray:
+    """A drawn digit made as MNIST's were: its ink box scaled (by area) to fit
+    20x20, placed in 28x28 white on black with its centre of mass in the middle."""
+    canvas = synthetic.draw_digit(np.zeros((200, 200, 3), np.uint8), digit, (100, 100), 150, (255, 255, 255), 14)
+    gray = canvas[:, :, 0]
+    x, y, w, h = cv2.boundingRect((gray > 0).astype(np.uint8))
+    scale = 20 / max(w, h)
+    small = cv2.resize(gray[y:y + h, x:x + w], (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    rows, cols = np.indices(small.shape)
+    weights = small.astype(np.float64)
+    centre_y, centre_x = (weights * rows).sum() / weights.sum(), (weights * cols).sum() / weights.sum()
+    top, left = round(14 - centre_y), round(14 - centre_x)
+    image = np.zeros((28, 28), np.uint8)
+    image[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return image
+
+
+def test_an_image_made_the_mnist_way_is_the_model_s_input_as_it_is():
+    """MNIST's own PNGs and many draw-a-digit apps' files are already what
+    the model reads: they are not thresholded, cropped and fitted again."""
+    for digit in range(10):
+        image = mnist_made(digit)
+        made = P.as_mnist_made(image)
+        assert made is not None and np.array_equal(made.digit, image.astype(np.float32) / 255)
+        assert P.as_mnist_made(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) is not None
+    image = mnist_made(5)
+    assert P.as_mnist_made(np.roll(image, 4, axis=1)) is None                        # off centre
+    assert P.as_mnist_made(255 - image) is None                                      # dark on light
+    assert P.as_mnist_made(cv2.resize(image[4:24, 4:24], (28, 28))) is None          # fills the square
+    assert P.as_mnist_made(cv2.resize(image, (56, 56))) is None                      # not 28x28
+    assert P.as_mnist_made(image, P.variant(keep_mnist_format=False)) is None
+
+
+def test_reader_gives_the_model_an_mnist_made_image_unchanged_and_never_cuts_it():
+    from conftest import SHIPPED_MODEL
+
+    from digitcli import Reader
+
+    reader = Reader(SHIPPED_MODEL)
+    images = [mnist_made(digit) for digit in range(10)]
+    for digit, image, result, counted in zip(range(10), images, reader.read_many(images),
+                                             reader.configured(digits=1).read_many(images)):
+        assert np.array_equal(result.prepared.digit, image.astype(np.float32) / 255)
+        assert result.number == counted.number == str(digit)

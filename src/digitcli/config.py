@@ -191,6 +191,11 @@ class PipelineConfig:
     min_digit_fraction: float = 0.03     # ...and this share of the image's long side
     thin_stroke_width: float = 1.6       # strokes thinner than this in the 20x20 box are thickened
     target_stroke_width: float = 2.0     # ...to about MNIST's pen width
+    # An image already made the MNIST way (28x28, white on black, the ink
+    # within the 20x20 box, centred by mass) is read as it is: preparing it
+    # again only loses MNIST's grey edges.
+    mnist_paper_level: int = 16          # darker than this is paper...
+    mnist_centre_slack: float = 1.0      # ...and the ink's centre of mass this close (pixels) to the middle
     max_pixels: int = 200_000_000    # refuse to decode more than this...
     max_decoded_bytes: int = 800 * 1024 * 1024   # ...or an image that would take more memory decoded
     max_file_bytes: int = 256 * 1024 * 1024   # refuse to read a file larger than this
@@ -206,6 +211,7 @@ class PipelineConfig:
     centre_by_mass: bool = True      # off: the box is centred
     paper_shapes: bool = True        # off: bands across a page are ink, and paper shapes are read when nothing else is
     remove_ruling: bool = True       # off: ruled and squared paper's lines stay in the ink
+    keep_mnist_format: bool = True   # off: an MNIST-made 28x28 is prepared again like any image
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from .decode import decode_image, image_dimensions
 from .inputs import empty_folder_message
 from .lines import LineReader, LineReading, line_image, line_views
 from .numbers import LoneShape, Segment, segment_number
-from .pipeline import Box, Prepared, ink_mask, prepare_digit
+from .pipeline import Box, Prepared, as_mnist_made, ink_mask, prepare_digit
 from .result import DigitRead, Result, Status
 
 Source = str | Path | bytes | np.ndarray
@@ -123,6 +123,9 @@ def numbers_for(digits: int | None, numbers: NumberConfig) -> NumberConfig | Non
 def prepare_image(image: np.ndarray, size: tuple[int, int] | None, config: PipelineConfig,
                   convention: ImageConvention, numbers: NumberConfig | None) -> Prepared:
     """The one-digit reading and, unless numbers is None, the number's segments."""
+    whole = size is None or size == (image.shape[1], image.shape[0])   # not decoded at reduced size
+    if whole and (made := as_mnist_made(image, config, convention)) is not None:
+        return made   # one digit, as the model reads it: nothing to prepare or cut
     ink = ink_mask(image, size, config)
     prepared = prepare_digit(ink, config, convention)
     if numbers is None:
