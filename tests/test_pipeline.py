@@ -256,7 +256,9 @@ def test_an_image_made_the_mnist_way_is_the_model_s_input_as_it_is():
         assert P.as_mnist_made(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) is not None
     image = mnist_made(5)
     assert P.as_mnist_made(np.roll(image, 4, axis=1)) is None                        # off centre
-    assert P.as_mnist_made(255 - image) is None                                      # dark on light
+    inverted = P.as_mnist_made(255 - image)                                          # shown dark on light
+    assert inverted is not None and inverted.inverted and np.array_equal(inverted.digit, image.astype(np.float32) / 255)
+    assert P.as_mnist_made(255 - np.roll(image, 4, axis=1)) is None
     assert P.as_mnist_made(cv2.resize(image[4:24, 4:24], (28, 28))) is None          # fills the square
     assert P.as_mnist_made(cv2.resize(image, (56, 56))) is None                      # not 28x28
     assert P.as_mnist_made(image, P.variant(keep_mnist_format=False)) is None

@@ -777,27 +777,36 @@ def digit_image(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
 def as_mnist_made(image: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
                   convention: ImageConvention = SETTINGS.image) -> Prepared | None:
     """The image itself as the model's input, when it was already made the
-    MNIST way (28x28, white on black, its ink within the 20x20 box and
-    centred by mass: MNIST's own PNGs, many draw-a-digit apps); else None.
-    Thresholding, cropping and fitting it again loses MNIST's grey edges:
-    the pipeline reads 99.34% of MNIST's test digits, the model 99.75%."""
+    MNIST way (28x28, its ink within the 20x20 box and centred by mass:
+    MNIST's own PNGs, many draw-a-digit apps), white on black or, inverted
+    for viewing, black on white; else None. Thresholding, cropping and
+    fitting it again loses MNIST's grey edges: the pipeline reads 99.34% of
+    MNIST's test digits, the model 99.75%."""
     side = convention.size
     if not config.keep_mnist_format or np.asarray(image).shape[:2] != (side, side):
         return None
     image = to_uint8_bgr_or_gray(np.asarray(image))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    ink = gray > config.mnist_paper_level
+    for inverted, digit in ((False, gray), (True, cv2.bitwise_not(gray))):
+        if (box := _mnist_box(digit, config, convention)) is not None:
+            return Prepared(as_model_input(digit), box, (side, side), inverted, ink_share=1.0)
+    return None
+
+
+def _mnist_box(digit: np.ndarray, config: PipelineConfig, convention: ImageConvention) -> Box | None:
+    """The ink's box, if a white-on-black 28x28 holds its ink as MNIST does."""
+    ink = digit > config.mnist_paper_level
     if not ink.any():
         return None
     x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
     if max(w, h) > convention.box:
         return None
-    weights = gray.astype(np.float64)
-    rows, cols = np.indices(gray.shape)
+    weights = digit.astype(np.float64)
+    rows, cols = np.indices(digit.shape)
     centre = ((weights * cols).sum() / weights.sum(), (weights * rows).sum() / weights.sum())
-    if max(abs(c - side / 2) for c in centre) > config.mnist_centre_slack:
+    if max(abs(c - convention.size / 2) for c in centre) > config.mnist_centre_slack:
         return None
-    return Prepared(as_model_input(gray), (x, y, w, h), (side, side), inverted=False, ink_share=1.0)
+    return x, y, w, h
 
 
 def prepare_array(image: np.ndarray, original_size: tuple[int, int] | None = None,
