@@ -275,3 +275,5 @@ def test_reader_gives_the_model_an_mnist_made_image_unchanged_and_never_cuts_it(
                                              reader.configured(digits=1).read_many(images)):
         assert np.array_equal(result.prepared.digit, image.astype(np.float32) / 255)
         assert result.number == counted.number == str(digit)
+    several = reader.configured(digits=2).read(images[7])   # told it holds two: prepared and cut as any image
+    assert not np.array_equal(several.prepared.digit, images[7].astype(np.float32) / 255)

@@ -191,9 +191,9 @@ class PipelineConfig:
     min_digit_fraction: float = 0.03     # ...and this share of the image's long side
     thin_stroke_width: float = 1.6       # strokes thinner than this in the 20x20 box are thickened
     target_stroke_width: float = 2.0     # ...to about MNIST's pen width
-    # An image already made the MNIST way (28x28, white on black, the ink
-    # within the 20x20 box, centred by mass) is read as it is: preparing it
-    # again only loses MNIST's grey edges.
+    # An image already made the MNIST way (28x28, white on black or black on
+    # white, the ink within the 20x20 box, centred by mass) is read as it
+    # is: preparing it again only loses MNIST's grey edges.
     mnist_paper_level: int = 16          # darker than this is paper...
     mnist_centre_slack: float = 1.0      # ...and the ink's centre of mass this close (pixels) to the middle
     max_pixels: int = 200_000_000    # refuse to decode more than this...
@@ -240,7 +240,8 @@ class NumberConfig:
     background_area: float = 0.15     # a shape touching two borders and this share of the image is background
     # A small, square image whose ink reaches all four edges is one digit
     # stretched to fill its cell (binarised digit datasets, form readers):
-    # read whole, never cut, though a filled 1 is a wide blob. Not when
+    # read whole, never cut, though a filled 1 is a wide blob; so is an
+    # image made the MNIST way (PipelineConfig.keep_mnist_format). Not when
     # --digits says the image holds more than one.
     cells_whole: bool = True
     cell_squareness: float = 0.8      # its short side is at least this share of its long side...

@@ -441,7 +441,9 @@ def fills_its_cell(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
     digit can leave a faint outer column blank). Cutting such a digit only
     finds pieces of it."""
     width, height = ink.size
-    if not numbers.cells_whole or max(width, height) > config.small_image_side or min(width, height) < numbers.cell_squareness * max(width, height):
+    long_side, short_side = max(width, height), min(width, height)
+    if (not numbers.cells_whole or long_side > config.small_image_side
+            or short_side < numbers.cell_squareness * long_side):
         return False
     x, y, w, h = cv2.boundingRect(ink.mask)
     mask_height, mask_width = ink.mask.shape

@@ -114,7 +114,8 @@ def read_image_file(path: str | Path, limit: int) -> bytes:
 
 def numbers_for(digits: int | None, numbers: NumberConfig) -> NumberConfig | None:
     """How to segment for a --digits count: not at all for one digit; for
-    several, a small square image may hold them all (no cell is read whole)."""
+    several, a small square or MNIST-made image may hold them all (no image
+    is taken for one digit's cell)."""
     if digits == 1:
         return None
     return numbers if digits is None else dataclasses.replace(numbers, cells_whole=False)
@@ -124,7 +125,8 @@ def prepare_image(image: np.ndarray, size: tuple[int, int] | None, config: Pipel
                   convention: ImageConvention, numbers: NumberConfig | None) -> Prepared:
     """The one-digit reading and, unless numbers is None, the number's segments."""
     whole = size is None or size == (image.shape[1], image.shape[0])   # not decoded at reduced size
-    if whole and (made := as_mnist_made(image, config, convention)) is not None:
+    one_digit = numbers is None or numbers.cells_whole                  # unless --digits says several
+    if whole and one_digit and (made := as_mnist_made(image, config, convention)) is not None:
         return made   # one digit, as the model reads it: nothing to prepare or cut
     ink = ink_mask(image, size, config)
     prepared = prepare_digit(ink, config, convention)
