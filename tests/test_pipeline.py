@@ -254,6 +254,8 @@ def test_an_image_made_the_mnist_way_is_the_model_s_input_as_it_is():
         made = P.as_mnist_made(image)
         assert made is not None and np.array_equal(made.digit, image.astype(np.float32) / 255)
         assert P.as_mnist_made(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)) is not None
+        jpeg = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_GRAYSCALE)
+        assert P.as_mnist_made(jpeg) is not None                                     # its ringing is paper
     image = mnist_made(5)
     assert P.as_mnist_made(np.roll(image, 4, axis=1)) is None                        # off centre
     inverted = P.as_mnist_made(255 - image)                                          # shown dark on light
