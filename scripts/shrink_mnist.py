@@ -25,8 +25,8 @@ With `--as-is`, each digit is written untouched, 28x28 white on black
 (`as-is-28/`), as MNIST's PNG copies and many draw-a-digit apps store
 digits: predict should read them as well as the model reads MNIST.
 
-The output is
-derived from shared data: keep it out of the repository (runs/ is ignored).
+The output is derived from shared data: keep it out of the repository
+(runs/ is ignored).
 """
 
 from __future__ import annotations
