@@ -801,9 +801,8 @@ def _mnist_box(digit: np.ndarray, config: PipelineConfig, convention: ImageConve
     x, y, w, h = cv2.boundingRect(ink.astype(np.uint8))
     if max(w, h) > convention.box:
         return None
-    weights = digit.astype(np.float64)
-    rows, cols = np.indices(digit.shape)
-    centre = ((weights * cols).sum() / weights.sum(), (weights * rows).sum() / weights.sum())
+    moments = cv2.moments(digit)   # grey levels as mass; MNIST's centres lie at 14 +- 0.5
+    centre = (moments["m10"] / moments["m00"], moments["m01"] / moments["m00"])
     if max(abs(c - convention.size / 2) for c in centre) > config.mnist_centre_slack:
         return None
     return x, y, w, h
