@@ -266,6 +266,19 @@ def test_an_image_made_the_mnist_way_is_the_model_s_input_as_it_is():
     assert P.as_mnist_made(image, P.variant(keep_mnist_format=False)) is None
 
 
+def test_a_bold_light_digit_on_a_dark_ground_is_light_ink():
+    """The holes of a bold white 0 or 8 on black answer as dark lines; on a
+    ground in the image's darkest tone, the border says which ink it is."""
+    for digit, thickness in ((0, 38), (8, 30)):
+        canvas = synthetic.draw_digit(np.zeros((200, 200, 3), np.uint8), digit, (100, 100), 150, (255, 255, 255),
+                                      thickness)
+        ground = cv2.resize(cv2.copyMakeBorder(canvas[:, :, 0], 10, 10, 10, 10, cv2.BORDER_CONSTANT, value=0),
+                            (112, 112), interpolation=cv2.INTER_AREA)
+        assert not P.ink_is_dark(ground)
+        assert P.ink_is_dark(255 - ground)
+        assert P.ink_is_dark(ground, P.variant(dark_ground_levels=-1))   # as before: the holes took it for dark ink
+
+
 def test_reader_gives_the_model_an_mnist_made_image_unchanged_and_never_cuts_it():
     from conftest import SHIPPED_MODEL
 

@@ -126,7 +126,8 @@ class PipelineConfig:
     working_side: int = 512          # photos are scaled so the long side is at most this
     min_working_side: int = 128      # ...and tiny crops up to at least this
     polarity_side: int = 128         # size at which dark and light lines are compared
-    dark_line_ratio: float = 1.3     # this much more dark line detail means dark ink
+    dark_line_ratio: float = 1.3     # this much more dark line detail means dark ink...
+    dark_ground_levels: int = 8      # ...unless the border and most of the image are this close to its darkest grey
     background_side: int = 48        # size at which the paper's shading is estimated
     min_component_fraction: float = 0.0002  # specks smaller than this share of the area go
     border_margin_fraction: float = 0.01    # components touching the frame this close are edges

@@ -144,8 +144,11 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     answers a dark line with a strong negative centre and a light line with a
     positive one, while shading and shadow edges (steps, not lines) answer
     both ways alike. Clearly dark lines mean dark ink; otherwise (light ink,
-    or a digit filling the frame) the border, mostly paper, decides."""
-    if not config.line_polarity:
+    or a digit filling the frame) the border, mostly paper, decides. So it
+    does on a dark ground (a screen's black, an enlarged MNIST digit's),
+    where the holes of a bold light digit, not its strokes, answer as dark
+    lines."""
+    if not config.line_polarity or _dark_ground(gray, config):
         return _border_says_dark_ink(gray, config)
     small = _resize_long_side(gray, config.polarity_side).astype(np.float32)
     half = _resize_long_side(small, config.polarity_side // 2)
@@ -160,6 +163,16 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     if config.line_polarity and dark > config.dark_line_ratio * light:
         return True
     return _border_says_dark_ink(gray, config)
+
+
+def _dark_ground(gray: np.ndarray, config: PipelineConfig) -> bool:
+    """Whether the image's darkest tone (within `dark_ground_levels` of its
+    darkest 1%) covers 95% of its border ring and most of the image: a dark
+    ground, not a dark frame around light paper."""
+    hist = histogram(gray)
+    darkest = histogram_percentile(hist, 1) + config.dark_ground_levels
+    ring = np.concatenate(_border_sides(gray))
+    return histogram_percentile(histogram(ring), 95) <= darkest and histogram_percentile(hist, 50) <= darkest
 
 
 def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
