@@ -7,6 +7,9 @@ labelled folder, to check a change for tiny scans off the dev set.
     digitcli evaluate --labelled runs/filled-mnist
     python scripts/shrink_mnist.py --as-is --out runs/mnist-png
     digitcli evaluate --labelled runs/mnist-png
+    python scripts/shrink_mnist.py --blocks --side 280 --out runs/enlarged-mnist
+    python scripts/shrink_mnist.py --smooth --side 112 --out runs/enlarged-mnist
+    digitcli evaluate --labelled runs/enlarged-mnist
 
 realworld-dev's USPS digits are 16x16 grey scans. A change to how tiny
 images are read (a threshold, a hole filled or opened) can be tuned to
@@ -24,6 +27,10 @@ tolerate, not have undone, so it checks training rather than the pipeline.
 With `--as-is`, each digit is written untouched, 28x28 white on black
 (`as-is-28/`), as MNIST's PNG copies and many draw-a-digit apps store
 digits: predict should read them as well as the model reads MNIST.
+
+With `--blocks` or `--smooth`, each digit is enlarged to SIDE x SIDE, white
+on black, by whole pixels (`blocks-SIDE/`: flat blocks, as a viewer or a
+pixel-grid canvas shows it) or smoothly (`smooth-SIDE/`, bilinear).
 
 The output is derived from shared data: keep it out of the repository
 (runs/ is ignored).
@@ -57,6 +64,11 @@ def filled(digit: np.ndarray, side: int, black_level: int = 128) -> np.ndarray:
     return np.where(stretched >= black_level, 0, 255).astype(np.uint8)
 
 
+def enlarged(digit: np.ndarray, side: int, interpolation: int) -> np.ndarray:
+    """An MNIST digit enlarged to side x side, white on black as it is."""
+    return cv2.resize(digit, (side, side), interpolation=interpolation)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="mnist.npz or the IDX folder (default as evaluate)")
@@ -66,6 +78,10 @@ def main() -> None:
                         help="stretch each digit to fill the square and binarise it (filled-SIDE/)")
     parser.add_argument("--as-is", action="store_true",
                         help="each digit untouched, 28x28 white on black (as-is-28/; --side is ignored)")
+    parser.add_argument("--blocks", action="store_true",
+                        help="enlarge each digit by whole pixels, white on black (blocks-SIDE/)")
+    parser.add_argument("--smooth", action="store_true",
+                        help="enlarge each digit bilinearly, white on black (smooth-SIDE/)")
     parser.add_argument("--count", type=int, default=10_000, help="the first COUNT test digits")
     args = parser.parse_args()
     mnist = load_mnist(args.data)
@@ -74,6 +90,9 @@ def main() -> None:
     sides = args.side
     if args.as_is:
         kind, make, sides = "as-is", (lambda digit, side: digit), [28]
+    elif args.blocks or args.smooth:
+        interpolation = cv2.INTER_NEAREST if args.blocks else cv2.INTER_LINEAR
+        kind, make = ("blocks" if args.blocks else "smooth"), (lambda digit, side: enlarged(digit, side, interpolation))
     for side in sides:
         for label in range(10):
             (args.out / f"{kind}-{side}" / str(label)).mkdir(parents=True, exist_ok=True)

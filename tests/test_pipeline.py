@@ -266,6 +266,26 @@ def test_an_image_made_the_mnist_way_is_the_model_s_input_as_it_is():
     assert P.as_mnist_made(image, P.variant(keep_mnist_format=False)) is None
 
 
+def test_an_mnist_made_image_enlarged_by_whole_pixels_is_its_28x28():
+    """A viewer's or a pixel-grid canvas's enlargement (each pixel a flat
+    block) holds the same digit: it is read as the 28x28 it enlarges, its
+    box in the enlarged image's pixels. A smooth enlargement is not."""
+    image = mnist_made(4)
+    small = P.as_mnist_made(image)
+    for scale in (2, 4, 10):
+        blocks = cv2.resize(image, (28 * scale, 28 * scale), interpolation=cv2.INTER_NEAREST)
+        for enlarged in (blocks, 255 - blocks, cv2.cvtColor(blocks, cv2.COLOR_GRAY2BGR)):
+            made = P.as_mnist_made(enlarged)
+            assert made is not None and np.array_equal(made.digit, small.digit)
+            assert made.box == tuple(scale * value for value in small.box) and made.size == (28 * scale,) * 2
+        jpeg = cv2.imdecode(cv2.imencode(".jpg", blocks, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], cv2.IMREAD_GRAYSCALE)
+        assert P.as_mnist_made(jpeg) is not None
+    assert P.as_mnist_made(cv2.resize(image, (280, 280), interpolation=cv2.INTER_CUBIC)) is None
+    off_centre = cv2.resize(np.roll(image, 4, axis=1), (112, 112), interpolation=cv2.INTER_NEAREST)
+    assert P.as_mnist_made(off_centre) is None
+    assert P.as_mnist_made(cv2.resize(image, (112, 84), interpolation=cv2.INTER_NEAREST)) is None
+
+
 def test_a_bold_light_digit_on_a_dark_ground_is_light_ink():
     """The holes of a bold white 0 or 8 on black answer as dark lines; on a
     ground in the image's darkest tone, the border says which ink it is."""

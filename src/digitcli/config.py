@@ -194,9 +194,11 @@ class PipelineConfig:
     target_stroke_width: float = 2.0     # ...to about MNIST's pen width
     # An image already made the MNIST way (28x28, white on black or black on
     # white, the ink within the 20x20 box, centred by mass) is read as it
-    # is: preparing it again only loses MNIST's grey edges.
+    # is: preparing it again only loses MNIST's grey edges. So is one
+    # enlarged by whole pixels: its blocks differ from flat by this little.
     mnist_paper_level: int = 32          # darker than this is paper (a JPEG copy rings a little)...
     mnist_centre_slack: float = 1.0      # ...and the ink's centre of mass this close (pixels) to the middle
+    mnist_block_tolerance: float = 3.0   # mean grey levels: blocks as quality-50 JPEGs 0.1-3.3, smooth 2-11 (median 6)
     max_pixels: int = 200_000_000    # refuse to decode more than this...
     max_decoded_bytes: int = 800 * 1024 * 1024   # ...or an image that would take more memory decoded
     max_file_bytes: int = 256 * 1024 * 1024   # refuse to read a file larger than this
