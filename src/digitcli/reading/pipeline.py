@@ -798,7 +798,7 @@ def as_mnist_made(image: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     pixels (a viewer's or a pixel-grid canvas's blocks) is that 28x28."""
     side = convention.size
     height, width = np.asarray(image).shape[:2]
-    if not config.keep_mnist_format or height != width or height % side:
+    if not config.keep_mnist_format or height != width or height < side or height % side:
         return None
     image = to_uint8_bgr_or_gray(np.asarray(image))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
