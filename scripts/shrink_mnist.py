@@ -91,6 +91,8 @@ def main() -> None:
     if args.as_is:
         kind, make, sides = "as-is", (lambda digit, side: digit), [28]
     elif args.blocks or args.smooth:
+        if min(sides) <= 28:
+            parser.error("--blocks and --smooth enlarge: give --side larger than 28 (280, 112...)")
         interpolation = cv2.INTER_NEAREST if args.blocks else cv2.INTER_LINEAR
         kind, make = ("blocks" if args.blocks else "smooth"), (lambda digit, side: enlarged(digit, side, interpolation))
     for side in sides:
