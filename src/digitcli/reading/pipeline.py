@@ -797,10 +797,11 @@ def as_mnist_made(image: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     MNIST's test digits, the model 99.75%. Such a 28x28 enlarged by whole
     pixels (a viewer's or a pixel-grid canvas's blocks) is that 28x28."""
     side = convention.size
-    height, width = np.asarray(image).shape[:2]
+    image = np.asarray(image)
+    height, width = image.shape[:2]
     if not config.keep_mnist_format or height != width or height < side or height % side:
         return None
-    image = to_uint8_bgr_or_gray(np.asarray(image))
+    image = to_uint8_bgr_or_gray(image)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     if height > side and (gray := enlarged_from(gray, side, config.mnist_block_tolerance)) is None:
         return None
