@@ -173,13 +173,27 @@ def test_shrink_mnist_filled_stretches_each_digit_to_its_cell_and_binarises_it(t
         assert x <= 2 and y <= 2 and image.shape[1] - (x + w) <= 2 and image.shape[0] - (y + h) <= 2
 
 
-
 def test_shrink_mnist_as_is_writes_mnist_s_own_28x28s(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
     folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--as-is")
     assert list(folders) == ["as-is-28"] and len(folders["as-is-28"]) == 5
     for item in folders["as-is-28"]:
         image = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
         assert np.array_equal(image, tiny_mnist_arrays["x_test"][int(item.path.stem)])
+
+
+def test_shrink_mnist_enlarges_by_whole_pixels_or_smoothly(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
+    """--blocks: each pixel a flat block, as a viewer shows it; --smooth:
+    bilinear. Both white on black, and both refuse to shrink."""
+    blocks = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path / "blocks", "--blocks", "--side", "56")
+    smooth = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path / "smooth", "--smooth", "--side", "56")
+    assert list(blocks) == ["blocks-56"] and list(smooth) == ["smooth-56"]
+    for block, bilinear in zip(blocks["blocks-56"], smooth["smooth-56"]):
+        digit = tiny_mnist_arrays["x_test"][int(block.path.stem)]
+        image = cv2.imread(str(block.path), cv2.IMREAD_GRAYSCALE)
+        assert np.array_equal(image, np.repeat(np.repeat(digit, 2, axis=0), 2, axis=1))
+        assert not np.array_equal(cv2.imread(str(bilinear.path), cv2.IMREAD_GRAYSCALE), image)
+    with pytest.raises(SystemExit):
+        shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path / "small", "--blocks", "--side", "16")
 
 
 def test_compose_numbers_writes_numbers_of_one_writer_s_digits(tmp_path, monkeypatch):

@@ -364,7 +364,6 @@ def test_a_sheet_of_symbols_is_not_a_number(reader):
     assert result.flagged, result.number
 
 
-
 # Digits as binarised 16x16 datasets store them, each stretched to fill its
 # cell (# is ink): a 1 becomes a wide slab, a 0 a broken ring.
 FILLED_CELLS = {
