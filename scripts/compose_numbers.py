@@ -3,6 +3,7 @@
 
     python scripts/compose_numbers.py [--digits ../shared/data/realworld-dev] [--out runs/composed-numbers]
     python scripts/compose_numbers.py --tilt 10 --out runs/composed-numbers-tilt10
+    python scripts/compose_numbers.py --shadow --out runs/composed-numbers-shadow
 
 Each number takes 2-5 digits from one source (one writer, where a source has
 one: each repository's own photos or drawings; USPS digits come from many),
@@ -14,7 +15,10 @@ boxes) or touching (slid together until their strokes meet, then on by
 75% of either digit's ink stays clear of the other's: a 1 laid along a 9's
 stem is hidden, not touching), as dark ink on light paper with grain. With
 --tilt, the same numbers each slope by that many degrees, uphill or downhill
-at random (written on a slope, photographed askew). Writes PNGs and a
+at random (written on a slope, photographed askew). With --shadow, the same
+numbers each lie partly in a shadow, as of a phone held over the page: 35-60%
+darker beyond an edge at any angle, crossing the number's middle half, soft
+over 3-20% of the height. Writes PNGs and a
 MANIFEST.tsv (relpath, label, kind, source, spacing) that `digitcli evaluate
 --labelled` reads. The output is derived from shared data: keep it out of the
 repository (runs/ is ignored).
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from synthetic import tilted
+from synthetic import cast_shadow, tilted
 
 from digitcli.evaluation.labelled import find_labelled_images
 from digitcli.reading.decode import decode_image
@@ -71,9 +75,11 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=100, help="numbers per kind and spacing")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--tilt", type=float, default=0.0, help="degrees each number slopes (either way)")
+    parser.add_argument("--shadow", action="store_true", help="a shadow's edge across each number")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     signs = np.random.default_rng(args.seed + 1)   # apart, so that tilted numbers are the same numbers
+    shadows = np.random.default_rng(args.seed + 2)   # ...and shadowed ones
     by_source: dict[tuple[str, str], list] = defaultdict(list)
     for item in find_labelled_images(args.digits):
         if item.label is not None:
@@ -96,6 +102,9 @@ def main() -> None:
                 page = compose(inks, spacing == "touching", rng)
                 if args.tilt:
                     page = tilted(page, args.tilt * signs.choice((-1, 1)))
+                if args.shadow:
+                    page = cast_shadow(page, shadows.uniform(0.35, 0.6), shadows.uniform(0, 2 * np.pi),
+                                       shadows.uniform(-0.25, 0.25), shadows.uniform(0.03, 0.2))
                 cv2.imwrite(str(args.out / name), page)
                 rows.append({"relpath": name, "label": "".join(str(item.label) for item in chosen),
                              "kind": f"{kind} {spacing}", "source": key[1], "spacing": spacing})

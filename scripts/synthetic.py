@@ -127,6 +127,22 @@ def add_shadow(page: np.ndarray, strength: float = 0.45, angle: float = 0.6) -> 
     return np.clip(page.astype(np.float32) * shade[..., None], 0, 255).astype(np.uint8)
 
 
+def cast_shadow(page: np.ndarray, darkness: float = 0.5, angle: float = 0.6, offset: float = 0.0,
+                softness: float = 0.1) -> np.ndarray:
+    """The shadow of a phone or a hand held over the page: everything beyond
+    a straight edge (at `angle` radians, `offset` shares of the page's
+    extent across it from the middle) is `darkness` darker, the edge blurred
+    over `softness` shares of the page's height (0: a hard edge, as in
+    direct sunlight)."""
+    height, width = page.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    extent = abs(np.cos(angle)) * width + abs(np.sin(angle)) * height
+    across = np.cos(angle) * (xx - width / 2) + np.sin(angle) * (yy - height / 2) - offset * extent
+    beyond = 0.5 + 0.5 * np.tanh(across / max(2 * softness * height, 1e-3))
+    shade = 1.0 - darkness * beyond
+    return np.clip(page.astype(np.float32) * (shade[..., None] if page.ndim == 3 else shade), 0, 255).astype(np.uint8)
+
+
 def add_vignette(page: np.ndarray, strength: float = 0.3) -> np.ndarray:
     """Uneven light: brighter in the middle, darker at the corners."""
     height, width = page.shape[:2]

@@ -216,3 +216,11 @@ def test_compose_numbers_writes_numbers_of_one_writer_s_digits(tmp_path, monkeyp
     assert {item.group.split()[-1] for item in items} == {"spaced", "touching"}
     for item in items:
         assert cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE) is not None
+    monkeypatch.setattr("sys.argv", ["compose_numbers.py", "--digits", str(tmp_path / "digits"), "--out",
+                                     str(tmp_path / "shadowed"), "--per-kind", "3", "--shadow"])
+    compose_numbers.main()
+    shadowed = find_labelled_images(tmp_path / "shadowed")
+    assert [item.label for item in shadowed] == [item.label for item in items]   # the same numbers...
+    for plain, dark in zip(items, shadowed):   # ...part of each in shadow
+        lit, shaded = (cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE).astype(float) for item in (plain, dark))
+        assert lit.shape == shaded.shape and (shaded <= lit + 1).all() and (shaded < 0.8 * lit).mean() > 0.1

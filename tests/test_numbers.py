@@ -51,6 +51,15 @@ def test_touching_digits_beside_another_are_cut_even_when_narrow():
     assert segment.nodes > 3   # cuts inside the touching pair, not only between the groups
 
 
+@pytest.mark.parametrize("softness", [0.0, 0.1])
+@pytest.mark.parametrize("angle", [1.2, 2.0])
+def test_a_number_partly_in_a_phones_shadow_is_read_whole(reader, softness, angle):
+    """Before, the digits in the shadow were lost (a sure "16"), or the
+    shadowed border turned the ink light and nothing was read."""
+    shadowed = synthetic.cast_shadow(number_on_paper("16570"), 0.55, angle, -0.1, softness)
+    assert reader.read(shadowed).number == "16570"
+
+
 def test_only_cuts_through_ink_are_cuts():
     """Nodes between separate pieces are not cuts; those inside a piece of
     touching digits are, and a reading across them is less sure."""

@@ -173,6 +173,25 @@ def test_shadow_across_the_page_is_not_ink():
     assert w < 260 and h < 330
 
 
+def test_a_shadow_over_half_the_border_does_not_turn_dark_ink_light():
+    """A phone's shadow darkens two sides of a number's border: taken as it
+    was, the border looked like a dark ground, and the ink light."""
+    page = synthetic.draw_number(synthetic.paper(180, 400, seed=4), "7203", (90, 90), 90, (30, 30, 30), 7, seed=4)
+    gray = P.to_working_size(P.ink_channel(synthetic.cast_shadow(page, 0.55, 1.2, -0.1, softness=0)))
+    assert P.ink_is_dark(gray)
+    assert not P.ink_is_dark(gray, shaded=False)   # the border as it is
+
+
+def test_paper_partly_in_shadow_is_shadowed_but_a_scanners_margin_is_not():
+    light = np.full((16, 48), 230, np.uint8)   # the paper's estimate, as remove_background has it (inverted)
+    assert not P.is_shadowed(255 - light)
+    shadow, margin = light.copy(), light.copy()
+    shadow[:, 30:] = 120
+    margin[:, :8] = 20
+    assert P.is_shadowed(255 - shadow)
+    assert not P.is_shadowed(255 - margin)
+
+
 def test_specks_are_dropped_and_strokes_of_one_digit_kept_together():
     page = synthetic.paper(300, 300, seed=10)
     page = synthetic.draw_digit(page, 5, (150, 150), 200, (20, 20, 20), 10, seed=10)  # 5: two strokes

@@ -129,6 +129,15 @@ class PipelineConfig:
     dark_line_ratio: float = 1.3     # this much more dark line detail means dark ink...
     dark_ground_levels: int = 8      # ...unless the border and most of the image are this close to its darkest grey
     background_side: int = 48        # size at which the paper's shading is estimated
+    # A shadow across the sheet (a hand's, a phone's): paper whose darkest
+    # twentieth is below `shading_uneven` of its brightest is shaded, unless
+    # it is below `shadow_darkest` (a scanner's margin, a table, not paper).
+    # Shaded paper is then estimated more finely and its ink's contrast
+    # restored (divided by the light that fell on it).
+    shading_uneven: float = 0.75
+    shadow_darkest: float = 0.3
+    shadow_max_aspect: int = 6        # shaded paper is estimated on a copy at most this many times as long as high
+    shading_median_fraction: int = 3  # polarity: shading is a median over a third of the short side
     min_component_fraction: float = 0.0002  # specks smaller than this share of the area go
     border_margin_fraction: float = 0.01    # components touching the frame this close are edges
     merge_distance_fraction: float = 0.12   # strokes this close to the main one join it

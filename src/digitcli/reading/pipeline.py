@@ -139,15 +139,28 @@ def _beyond_dark_margin(gray: np.ndarray, threshold: float, config: PipelineConf
     return None
 
 
-def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+def without_shading(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """A small copy of the image less its median over a third of its short
+    side, lifted to a light grey: a shadow's edge and light falling off
+    (steps and slopes, which a wide median follows) are flattened away,
+    while thin strokes, dark or light, stay. So a border half in shadow
+    shows one paper, not a dark side that looks like a dark ground."""
+    small = _resize_long_side(gray, config.polarity_side)
+    side = max(3, min(small.shape) // config.shading_median_fraction | 1)
+    flat = small.astype(np.int16) - cv2.medianBlur(small, side) + 160
+    return np.clip(flat, 0, 255).astype(np.uint8)
+
+
+def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline, shaded: bool = True) -> bool:
     """Decide polarity. Ink strokes are thin lines; a difference of Gaussians
     answers a dark line with a strong negative centre and a light line with a
     positive one, while shading and shadow edges (steps, not lines) answer
     both ways alike. Clearly dark lines mean dark ink; otherwise (light ink,
-    or a digit filling the frame) the border, mostly paper, decides. So it
-    does on a dark ground (a screen's black, an enlarged MNIST digit's),
-    where the holes of a bold light digit, not its strokes, answer as dark
-    lines."""
+    or a digit filling the frame) the border, mostly paper, decides, with
+    the shading taken out where there may be some (`shaded`: not a tiny
+    crop, whose digit fills it). So it does, as it is, on a dark ground (a
+    screen's black, an enlarged MNIST digit's), where the holes of a bold
+    light digit, not its strokes, answer as dark lines."""
     if not config.line_polarity or _dark_ground(gray, config):
         return _border_says_dark_ink(gray, config)
     small = _resize_long_side(gray, config.polarity_side).astype(np.float32)
@@ -162,7 +175,7 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
         light += float(np.partition(dog, dog.size - top - 1)[dog.size - top - 1])
     if config.line_polarity and dark > config.dark_line_ratio * light:
         return True
-    return _border_says_dark_ink(gray, config)
+    return _border_says_dark_ink(without_shading(gray, config) if shaded else gray, config)
 
 
 def _dark_ground(gray: np.ndarray, config: PipelineConfig) -> bool:
@@ -212,17 +225,53 @@ def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
 
 
 def remove_background(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
-    """Ink bright on dark: subtract the paper's slow shading (shadows, uneven
-    light), estimated by a grey opening far wider than any stroke (a third
-    of the image), computed on a small copy so it costs little."""
+    """Ink bright on dark: subtract the paper's slow shading (uneven light),
+    estimated by a grey opening far wider than any stroke (a third of the
+    image), computed on a small copy so it costs little. Under a shadow
+    (see `is_shadowed`) the paper is estimated more finely and the ink's
+    contrast restored."""
     height, width = ink.shape
     if max(height, width) <= config.background_side:
         return cv2.subtract(ink, int(histogram_percentile(histogram(ink), 50)))
-    small = _resize_long_side(ink, config.background_side)
-    side = config.background_side * 5 // 16 | 1   # 15 at 48: odd, about a third
+    small_paper = cv2.blur(_opened(_resize_long_side(ink, config.background_side), config), (5, 5))
+    if not is_shadowed(small_paper, config):
+        return cv2.subtract(ink, cv2.resize(small_paper, (width, height), interpolation=cv2.INTER_LINEAR))
+    return remove_shadow(ink, config)
+
+
+def _opened(small: np.ndarray, config: PipelineConfig) -> np.ndarray:
+    """Grey opening of bright ink on dark paper by a square a third of
+    `background_side` (15 at 48): what is left is the paper."""
+    side = config.background_side * 5 // 16 | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
-    small_bg = cv2.blur(cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE), (5, 5))
-    return cv2.subtract(ink, cv2.resize(small_bg, (width, height), interpolation=cv2.INTER_LINEAR))
+    return cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REPLICATE)
+
+
+def is_shadowed(paper: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """Whether the paper (its estimate, inverted: bright is dark paper) lies
+    partly in shadow: its darkest twentieth is below `shading_uneven` of its
+    brightest, but above `shadow_darkest` (darker is a scanner's margin, a
+    table or a frame, not paper)."""
+    light = 255 - paper
+    brightest, darkest = float(light.max()), histogram_percentile(histogram(light), 5)
+    return config.shadow_darkest * brightest <= darkest < config.shading_uneven * brightest
+
+
+def remove_shadow(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
+    """Ink bright on dark, under a shadow: the paper estimated on a copy
+    whose short side (the line's height, in a number) is `background_side`,
+    unsmoothed, so that it follows a shadow's edge across the line, and the
+    ink left divided by the light that fell on it, as a flat-field
+    correction (at most by 1 / `shadow_darkest`), so that ink in the shadow
+    is as strong as ink in the light."""
+    height, width = ink.shape
+    scale = min(1.0, config.background_side / min(height, width),
+                config.background_side * config.shadow_max_aspect / max(height, width))
+    small = cv2.resize(ink, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    paper = cv2.resize(_opened(small, config), (width, height), interpolation=cv2.INTER_LINEAR)
+    light = 255 - cv2.GaussianBlur(paper, (0, 0), 2).astype(np.float32)
+    gain = float(light.max()) / np.maximum(light, config.shadow_darkest * float(light.max()))
+    return np.clip(cv2.subtract(ink, paper).astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
 # ---------------------------------------------------------- the digit itself
@@ -763,9 +812,9 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     scale_to_original = size[0] / gray.shape[1]
     if config.paper_shapes and min(gray.shape) >= config.page_min_side:
         gray = sheet_on_table(gray, config)
-    inverted = ink_is_dark(gray, config)
-    ink = cv2.bitwise_not(gray) if inverted else gray
     tiny = max(image.shape[:2]) <= config.small_image_side
+    inverted = ink_is_dark(gray, config, shaded=not tiny)
+    ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and not tiny:   # a tiny crop has no shading
         ink = remove_background(ink, config)
     mask = threshold_ink(ink, config, follow_faint=not tiny)
