@@ -173,7 +173,7 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline, sh
         top = max(1, dog.size // 1000)   # the strongest 0.1% of responses
         dark -= float(np.partition(dog, top)[top])
         light += float(np.partition(dog, dog.size - top - 1)[dog.size - top - 1])
-    if config.line_polarity and dark > config.dark_line_ratio * light:
+    if dark > config.dark_line_ratio * light:
         return True
     return _border_says_dark_ink(without_shading(gray, config) if shaded else gray, config)
 
@@ -270,7 +270,8 @@ def remove_shadow(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
     small = cv2.resize(ink, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
     paper = cv2.resize(_opened(small, config), (width, height), interpolation=cv2.INTER_LINEAR)
     light = 255 - cv2.GaussianBlur(paper, (0, 0), 2).astype(np.float32)
-    gain = float(light.max()) / np.maximum(light, config.shadow_darkest * float(light.max()))
+    brightest = float(light.max())
+    gain = brightest / np.maximum(light, config.shadow_darkest * brightest)
     return np.clip(cv2.subtract(ink, paper).astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
