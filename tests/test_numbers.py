@@ -410,6 +410,24 @@ FILLED_CELLS = {
 ..##.....##.....
 ...##..###......
 ....#####.......""",
+    # a 1 written with a broad pen: stretched, it covers more of its cell than the paper does
+    "1, more ink than paper": """
+......#########.
+.....###########
+....##########..
+....##########..
+....##########..
+...##########...
+...##########...
+...##########...
+...##########...
+..##########....
+..##########....
+..##########....
+.##########.....
+.##########.....
+..#########.....
+..#######.......""",
 }
 
 
@@ -438,6 +456,15 @@ def test_filled_cells_read_by_default_as_with_digits_1(reader):
     cells = [cell_image(pattern, scale) for pattern in FILLED_CELLS.values() for scale in (1, 2)]
     for cell, default, counted in zip(cells, reader.read_many(cells), reader.configured(digits=1).read_many(cells)):
         assert default.number == counted.number and len(default.number) == 1
+
+
+def test_a_filled_cell_with_more_ink_than_paper_is_read_not_taken_for_blank(reader):
+    """The median of such a cell is ink: measured from it, the ink had no
+    contrast and the cell read as 'no digit'."""
+    pattern = FILLED_CELLS["1, more ink than paper"]
+    assert np.mean(cell_image(pattern) == 0) > 0.5
+    for scale in (1, 2):
+        assert reader.read(cell_image(pattern, scale)).number == "1"
 
 
 def test_digits_n_still_cuts_a_small_square_image_of_several_digits(reader):

@@ -83,6 +83,18 @@ def test_blank_and_flat_images_have_no_digit():
         assert not prepared.found and prepared.digit is None
 
 
+def test_otsu_separation_tells_two_tones_from_one():
+    """A binarised cell is two tones, whichever covers more; noise is one."""
+    rng = np.random.default_rng(3)
+    cell = np.full((32, 32), 255, np.uint8)
+    cv2.line(cell, (24, 0), (8, 31), 0, 14)   # a broad stroke covering most of it
+    noise = np.clip(rng.normal(128, 20, (64, 64)), 0, 255).astype(np.uint8)
+    for image, low, high in ((cell, 0.99, 1.0), (cv2.GaussianBlur(cell, (3, 3), 0), 0.85, 1.0), (noise, 0.6, 0.7)):
+        otsu, _ = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        assert low <= P.otsu_separation(P.histogram(image), otsu) <= high
+    assert P.otsu_separation(P.histogram(np.full((8, 8), 90, np.uint8)), 90) == 0.0
+
+
 def test_small_digit_on_a_big_uneven_page_is_found():
     page = synthetic.add_vignette(synthetic.paper(1500, 2000, seed=7), 0.3)
     page = synthetic.draw_digit(page, 4, (1400, 500), 150, (25, 25, 25), 9, seed=7)

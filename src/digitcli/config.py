@@ -142,6 +142,11 @@ class PipelineConfig:
     border_margin_fraction: float = 0.01    # components touching the frame this close are edges
     merge_distance_fraction: float = 0.12   # strokes this close to the main one join it
     min_contrast: float = 18.0       # below this ink/paper difference the page is blank
+    # A binarised digit stretched to fill its cell can cover more of it than
+    # the paper does: in a two-toned image (Otsu's split explains this share
+    # of the grey levels' variance; noise: about 0.64) the paper is then the
+    # tone below the split, not the median.
+    two_tone_separation: float = 0.85
     small_image_side: int = 64       # images this small are crops: no shading correction
     ink_channel_side: int = 64       # size at which colour channels are compared for contrast
     # Thresholding ink: the threshold stays this many noise deviations above

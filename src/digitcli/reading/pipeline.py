@@ -285,27 +285,50 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     Otsu splits ink from paper when both are plentiful; when the digit is a
     small part of a big page, Otsu splits the paper's own noise, so the
     threshold is also kept above the noise and at least 40% of the way to
-    the ink's peak contrast. With `follow_faint` (not for tiny crops, whose
+    the ink's peak contrast from the paper's tone, the median. A binarised
+    digit stretched to fill its cell may cover more of the image than the
+    paper: in a two-toned image whose median is ink, the paper's tone is the
+    one below Otsu's split. With `follow_faint` (not for tiny crops, whose
     grey edges are upscaling, not ink), fainter ink joined to that is kept."""
     smooth = cv2.GaussianBlur(ink, (3, 3), 0)
     hist = histogram(smooth)
-    median, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
-    if peak - median < config.min_contrast:
-        return None
+    paper_tone, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
     otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     paper = hist[: int(otsu) + 1]
     paper_level = histogram_percentile(paper, 50)
+    if (paper_tone > otsu and peak - paper_tone < config.min_contrast
+            and otsu_separation(hist, otsu) >= config.two_tone_separation):
+        paper_tone = paper_level   # more ink than paper: a binarised digit filling its cell
+    if peak - paper_tone < config.min_contrast:
+        return None
     deviations = np.bincount(np.abs(np.arange(len(paper)) - int(paper_level)), weights=paper, minlength=256)
     noise = 1.4826 * histogram_percentile(deviations, 50)
     floor = max(otsu, paper_level + config.noise_sigmas * noise, paper_level + config.min_contrast / 2)
 
     def toward_peak(fraction: float) -> float:
-        return max(floor, median + fraction * (peak - median))
+        return max(floor, paper_tone + fraction * (peak - paper_tone))
 
     _, mask = cv2.threshold(smooth, toward_peak(config.peak_fraction), 255, cv2.THRESH_BINARY)
     if follow_faint and config.faint_peak_fraction < config.peak_fraction:
         mask = with_faint_ink(smooth, mask, toward_peak(config.faint_peak_fraction))
     return mask
+
+
+def otsu_separation(hist: np.ndarray, threshold: float) -> float:
+    """The share of the grey levels' variance that splitting them at
+    `threshold` explains (Otsu's effectiveness): near 1 for a two-toned,
+    binarised image, about 0.64 for noise, which has one tone."""
+    levels = np.arange(hist.size, dtype=np.float64)
+    weights = hist / max(1, hist.sum())
+    below = levels <= threshold
+    share = weights[below].sum()
+    if not 0 < share < 1:
+        return 0.0
+    mean = weights @ levels
+    variance = weights @ (levels - mean) ** 2
+    dark = weights[below] @ levels[below] / share
+    light = weights[~below] @ levels[~below] / (1 - share)
+    return float(share * (1 - share) * (dark - light) ** 2 / variance)
 
 
 def with_faint_ink(ink: np.ndarray, mask: np.ndarray, faint: float) -> np.ndarray:
