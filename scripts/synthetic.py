@@ -192,15 +192,19 @@ def digit_on_paper(digit: int, size: int = 200, seed: int = 0, ink=(30, 30, 30),
 
 
 BLANK_PAGES = ("hard shadow", "gutter", "crease", "gradient", "fold", "grid paper", "form box", "dark table",
-               "punched holes")
+               "punched holes", "noisy cell")
 
 
 def blank_page(kind: str, seed: int) -> np.ndarray:
     """An empty sheet photographed as people do: a hard shadow across it, a
     book's gutter, a crease, a lighting gradient, a fold, squared paper, an
     empty box of a form, a sheet lying on a dark table, a sheet's punched
-    holes (BLANK_PAGES)."""
+    holes; or a form's empty cell, scanned small and noisy (BLANK_PAGES)."""
     rng = np.random.default_rng(seed)
+    if kind == "noisy cell":
+        side = int(rng.integers(12, 65))
+        cell = rng.normal(rng.uniform(20, 240), rng.uniform(6, 40), (side, side))
+        return np.clip(cell, 0, 255).astype(np.uint8)
     height, width = int(rng.integers(400, 900)), int(rng.integers(300, 900))
     page = paper(height, width, seed=seed).astype(np.float32)
     if kind == "hard shadow":

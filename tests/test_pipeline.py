@@ -95,6 +95,20 @@ def test_otsu_separation_tells_two_tones_from_one():
     assert P.otsu_separation(P.histogram(np.full((8, 8), 90, np.uint8)), 90) == 0.0
 
 
+def test_a_tiny_crop_of_noise_is_blank_and_a_noisy_digit_is_not():
+    """A blank form cell scanned with grey noise was read as a digit (a
+    "1" at 0.99): the noise's brightest tail passed the threshold."""
+    rng = np.random.default_rng(4)
+    for side in (16, 28, 64):
+        for level, sigma in ((230, 12), (128, 25), (40, 25)):
+            noise = np.clip(rng.normal(level, sigma, (side, side)), 0, 255).astype(np.uint8)
+            assert P.ink_mask(noise).mask is None, (side, level, sigma)
+    cell = np.full((16, 16), 235.0)
+    cell[3:13, 7:10] = 40   # a 1 in a 16x16 cell, as noisy
+    noisy = np.clip(cell + rng.normal(0, 25, cell.shape), 0, 255).astype(np.uint8)
+    assert P.prepare_array(noisy).found
+
+
 def test_small_digit_on_a_big_uneven_page_is_found():
     page = synthetic.add_vignette(synthetic.paper(1500, 2000, seed=7), 0.3)
     page = synthetic.draw_digit(page, 4, (1400, 500), 150, (25, 25, 25), 9, seed=7)

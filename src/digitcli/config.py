@@ -147,6 +147,9 @@ class PipelineConfig:
     # of the grey levels' variance; noise: about 0.64) the paper is then the
     # tone below the split, not the median.
     two_tone_separation: float = 0.85
+    # ...and a tiny crop whose split explains less than this is one tone,
+    # noise: a blank cell (digits in tiny crops give 0.78 or more).
+    one_tone_separation: float = 0.70
     small_image_side: int = 64       # images this small are crops: no shading correction
     ink_channel_side: int = 64       # size at which colour channels are compared for contrast
     # Thresholding ink: the threshold stays this many noise deviations above

@@ -290,10 +290,8 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     paper: in a two-toned image whose median is ink, the paper's tone is the
     one below Otsu's split. With `follow_faint` (not for tiny crops, whose
     grey edges are upscaling, not ink), fainter ink joined to that is kept."""
-    smooth = cv2.GaussianBlur(ink, (3, 3), 0)
-    hist = histogram(smooth)
+    smooth, hist, otsu = tones(ink)
     paper_tone, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
-    otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     paper = hist[: int(otsu) + 1]
     paper_level = histogram_percentile(paper, 50)
     if (paper_tone > otsu and peak - paper_tone < config.min_contrast
@@ -312,6 +310,21 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     if follow_faint and config.faint_peak_fraction < config.peak_fraction:
         mask = with_faint_ink(smooth, mask, toward_peak(config.faint_peak_fraction))
     return mask
+
+
+def tones(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ink smoothed (3x3), its histogram, and Otsu's split between paper and ink."""
+    smooth = cv2.GaussianBlur(ink, (3, 3), 0)
+    otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return smooth, histogram(smooth), otsu
+
+
+def is_one_tone(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """Whether no split of the grey levels explains much of their variance:
+    noise, not ink on paper. Only for a tiny crop, whose digit fills enough
+    of it to make two tones (a small digit on a large page does not)."""
+    _, hist, otsu = tones(ink)
+    return otsu_separation(hist, otsu) < config.one_tone_separation
 
 
 def otsu_separation(hist: np.ndarray, threshold: float) -> float:
@@ -841,7 +854,10 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and not tiny:   # a tiny crop has no shading
         ink = remove_background(ink, config)
-    mask = threshold_ink(ink, config, follow_faint=not tiny)
+    if tiny and is_one_tone(ink, config):   # a blank cell's scanner noise
+        mask = None
+    else:
+        mask = threshold_ink(ink, config, follow_faint=not tiny)
     if mask is not None and config.paper_shapes:
         mask = threshold_without_margins(ink, mask, config, follow_faint=not tiny)
     if mask is not None and config.remove_ruling:
