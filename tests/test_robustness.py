@@ -236,8 +236,10 @@ def test_a_blank_page_is_no_digit(kind):
 
     reader = Reader()
     for seed in range(4):
-        result = reader.read(synthetic.blank_page(kind, seed), f"{kind} {seed}")
-        assert result.status.value == "no digit", (result.number, result.confidence)
+        page = synthetic.blank_page(kind, seed)
+        for image in (page, synthetic.encode(page, ".jpg")):   # a JPEG's ringing greys a line's edges
+            result = reader.read(image, f"{kind} {seed}")
+            assert result.status.value == "no digit", (seed, result.number, result.confidence)
 
 
 @pytest.mark.parametrize("kind", ["grid paper", "form box", "punched holes", "dark table"])

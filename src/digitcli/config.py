@@ -199,6 +199,7 @@ class PipelineConfig:
     ruling_coverage: float = 0.6
     ruling_min_lines: int = 3
     ruling_gap_ratio: float = 2.5
+    ruling_edge: int = 1             # rows either side of a ruled line that are cleared with it
     # In a crop this much wider than tall (a field), a thin line across this
     # share of its width is the field's line, even alone.
     underline_aspect: float = 1.5

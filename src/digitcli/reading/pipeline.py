@@ -492,8 +492,10 @@ def ruling_runs(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
 def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """The ink mask without the lines of ruled or squared paper, found where
     the ink is faint as well (a fine grid, scaled down, is only its
-    crossings in the mask). Where a stroke crosses a line, the ink above
-    and below it is kept, so a digit written on the lines stays whole."""
+    crossings in the mask), and their edges (grey where a line falls between
+    the working copy's pixels or rings in a JPEG, so in the mask only here
+    and there: dashes, read as 1s). Where a stroke crosses a line, the ink
+    above and below it is kept, so a digit written on the lines stays whole."""
     faint = cv2.compare(ink, histogram_percentile(histogram(ink), 50) + config.min_contrast / 2, cv2.CMP_GT)
     faint = cv2.bitwise_or(faint, mask)
     rows = ruling_runs(thin_across(faint, config), config)
@@ -501,8 +503,8 @@ def remove_ruling(mask: np.ndarray, ink: np.ndarray, config: PipelineConfig = SE
     if not rows and not columns:
         return mask
     mask = mask.copy()
-    _clear_lines(mask, rows)
-    _clear_lines(mask.T, columns)   # a view: clears mask's columns
+    _clear_lines(mask, rows, config.ruling_edge)
+    _clear_lines(mask.T, columns, config.ruling_edge)   # a view: clears mask's columns
     return mask
 
 
@@ -529,11 +531,13 @@ def remove_underline(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipelin
     return mask
 
 
-def _clear_lines(mask: np.ndarray, runs: list[Run]) -> None:
-    """Clear each run of rows in place, except across it where ink goes on
-    both above and below it (a stroke crossing the line)."""
+def _clear_lines(mask: np.ndarray, runs: list[Run], edge: int = 0) -> None:
+    """Clear each run of rows, and `edge` rows either side of it, in place,
+    except across it where ink goes on both above and below it (a stroke
+    crossing the line)."""
     blank = np.zeros(mask.shape[1], mask.dtype)
     for start, stop in runs:
+        start, stop = max(0, start - edge), min(mask.shape[0], stop + edge)
         above = mask[start - 1] if start > 0 else blank
         below = mask[stop] if stop < mask.shape[0] else blank
         mask[start:stop, ~((above > 0) & (below > 0))] = 0
