@@ -5,6 +5,8 @@ labelled folder, to check a change for tiny scans off the dev set.
     digitcli evaluate --labelled runs/shrunk-mnist
     python scripts/shrink_mnist.py --filled --side 16 32 --out runs/filled-mnist
     digitcli evaluate --labelled runs/filled-mnist
+    python scripts/shrink_mnist.py --filled --white-on-black --side 16 32 --out runs/filled-inv
+    digitcli evaluate --labelled runs/filled-inv
     python scripts/shrink_mnist.py --as-is --out runs/mnist-png
     digitcli evaluate --labelled runs/mnist-png
     python scripts/shrink_mnist.py --blocks --side 280 --out runs/enlarged-mnist
@@ -23,6 +25,8 @@ With `--filled`, each digit is instead stretched to fill the square and
 binarised (`filled-SIDE/`), as several digit datasets and form readers
 store digits: a 1 becomes a wide bar. That is a style the model can only
 tolerate, not have undone, so it checks training rather than the pipeline.
+With `--white-on-black` too, they are written as such datasets' bits are
+(1, ink, as white), which the pipeline must tell from dark ink.
 
 With `--as-is`, each digit is written untouched, 28x28 white on black
 (`as-is-28/`), as MNIST's PNG copies and many draw-a-digit apps store
@@ -64,6 +68,11 @@ def filled(digit: np.ndarray, side: int, black_level: int = 128) -> np.ndarray:
     return np.where(stretched >= black_level, 0, 255).astype(np.uint8)
 
 
+def filled_on_black(digit: np.ndarray, side: int) -> np.ndarray:
+    """As `filled`, white ink on black (a binarised dataset's bits: 1 is ink)."""
+    return 255 - filled(digit, side)
+
+
 def enlarged(digit: np.ndarray, side: int, interpolation: int) -> np.ndarray:
     """An MNIST digit enlarged to side x side, white on black as it is."""
     return cv2.resize(digit, (side, side), interpolation=interpolation)
@@ -76,6 +85,8 @@ def main() -> None:
     parser.add_argument("--side", type=int, nargs="+", default=[16, 12], help="pixels a side, one folder each")
     parser.add_argument("--filled", action="store_true",
                         help="stretch each digit to fill the square and binarise it (filled-SIDE/)")
+    parser.add_argument("--white-on-black", action="store_true",
+                        help="with --filled: white ink on black, as a binarised dataset's bits")
     parser.add_argument("--as-is", action="store_true",
                         help="each digit untouched, 28x28 white on black (as-is-28/; --side is ignored)")
     parser.add_argument("--blocks", action="store_true",
@@ -86,7 +97,11 @@ def main() -> None:
     args = parser.parse_args()
     mnist = load_mnist(args.data)
     images, labels = mnist.x_test[: args.count], mnist.y_test[: args.count]
+    if args.white_on_black and not args.filled:
+        parser.error("--white-on-black goes with --filled")
     kind, make = ("filled", filled) if args.filled else ("shrunk", shrunk)
+    if args.white_on_black:
+        make = filled_on_black
     sides = args.side
     if args.as_is:
         kind, make, sides = "as-is", (lambda digit, side: digit), [28]

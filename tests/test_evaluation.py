@@ -173,6 +173,15 @@ def test_shrink_mnist_filled_stretches_each_digit_to_its_cell_and_binarises_it(t
         assert x <= 2 and y <= 2 and image.shape[1] - (x + w) <= 2 and image.shape[0] - (y + h) <= 2
 
 
+def test_shrink_mnist_filled_white_on_black_is_the_same_cells_inverted(tmp_path, monkeypatch, tiny_npz):
+    dark = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path / "dark", "--filled", "--side", "16")
+    light = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path / "light", "--filled", "--white-on-black",
+                                 "--side", "16")
+    for on_white, on_black in zip(dark["filled-16"], light["filled-16"], strict=True):
+        assert on_white.path.name == on_black.path.name
+        assert np.array_equal(255 - cv2.imread(str(on_white.path), 0), cv2.imread(str(on_black.path), 0))
+
+
 def test_shrink_mnist_as_is_writes_mnist_s_own_28x28s(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
     folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--as-is")
     assert list(folders) == ["as-is-28"] and len(folders["as-is-28"]) == 5

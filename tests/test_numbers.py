@@ -467,6 +467,28 @@ def test_a_filled_cell_with_more_ink_than_paper_is_read_not_taken_for_blank(read
         assert reader.read(cell_image(pattern, scale)).number == "1"
 
 
+def binarised_cell(digit: int, seed: int, side: int) -> np.ndarray:
+    """A pen-drawn digit stretched to fill a side x side cell and binarised, dark on white."""
+    page = synthetic.draw_digit(synthetic.paper(160, 160, seed=seed), digit, (80, 80), 110, (20, 20, 20), 12, seed=seed)
+    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    x, y, w, h = cv2.boundingRect((gray < 128).astype(np.uint8))
+    stretched = cv2.resize(gray[y:y + h, x:x + w], (side, side), interpolation=cv2.INTER_AREA)
+    return np.where(stretched < 128, 0, 255).astype(np.uint8)
+
+
+def test_a_binarised_cell_is_read_either_way_round(reader):
+    """Binarised digit datasets store a cell dark on white or, as their bits
+    are, white on black. The line test took the gaps between a white
+    digit's thick strokes for dark lines: a quarter of MNIST's test digits
+    so stored at 32x32 were read the wrong way round, and a 7 as a 9."""
+    for digit in range(10):
+        for side in (16, 32):
+            cell = binarised_cell(digit, 0, side)
+            assert ink_mask(cell).inverted and not ink_mask(255 - cell).inverted, (digit, side)
+    sevens = [255 - binarised_cell(7, seed, side) for seed in (0, 3, 4, 5) for side in (16, 32)]
+    assert [result.number for result in reader.read_many(sevens)] == ["7"] * len(sevens)
+
+
 def test_digits_n_still_cuts_a_small_square_image_of_several_digits(reader):
     """--digits 2 says the image holds two: a square crop inked edge to
     edge is then not one digit's cell."""

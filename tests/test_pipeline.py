@@ -109,6 +109,14 @@ def test_a_tiny_crop_of_noise_is_blank_and_a_noisy_digit_is_not():
     assert P.prepare_array(noisy).found
 
 
+def test_a_binarised_crop_is_told_from_a_grey_one():
+    cell = np.full((16, 16), 255, np.uint8)
+    cv2.line(cell, (10, 1), (5, 14), 0, 4)
+    grey = cv2.GaussianBlur(cell, (5, 5), 0)   # a scan's soft edges
+    assert P.is_binarised(cell) and P.is_binarised(255 - cell)
+    assert not P.is_binarised(grey)
+
+
 def test_small_digit_on_a_big_uneven_page_is_found():
     page = synthetic.add_vignette(synthetic.paper(1500, 2000, seed=7), 0.3)
     page = synthetic.draw_digit(page, 4, (1400, 500), 150, (25, 25, 25), 9, seed=7)

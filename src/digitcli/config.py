@@ -151,6 +151,7 @@ class PipelineConfig:
     # noise: a blank cell (digits in tiny crops give 0.78 or more).
     one_tone_separation: float = 0.70
     small_image_side: int = 64       # images this small are crops: no shading correction
+    binarised_share: float = 0.98    # a crop with this share of its pixels in two tones is binarised
     ink_channel_side: int = 64       # size at which colour channels are compared for contrast
     # Thresholding ink: the threshold stays this many noise deviations above
     # the paper, and this share of the way from the median to the ink's peak.

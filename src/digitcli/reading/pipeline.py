@@ -178,6 +178,25 @@ def ink_is_dark(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline, sh
     return _border_says_dark_ink(without_shading(gray, config) if shaded else gray, config)
 
 
+def is_binarised(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
+    """Whether nearly all the pixels fall in two bands of 16 grey levels: a
+    binarised image (a digit dataset's cell), not a grey scan (USPS's
+    digits: at most 95%)."""
+    bands = np.bincount(gray.ravel() // 16, minlength=16)
+    return np.sort(bands)[-2:].sum() >= config.binarised_share * gray.size
+
+
+def _ring_says_dark_ink(gray: np.ndarray) -> bool:
+    """A binarised cell's polarity: the paper is the tone its outermost
+    ring of pixels mostly shows. Unlike `ink_is_dark`, this leans to
+    neither tone: there the gaps between a white digit's thick strokes
+    answer as dark lines, and a quarter of such cells at 32x32 were read
+    the wrong way round."""
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ring = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    return np.count_nonzero(ring > threshold) * 2 > ring.size
+
+
 def _dark_ground(gray: np.ndarray, config: PipelineConfig) -> bool:
     """Whether the image's darkest tone (within `dark_ground_levels` of its
     darkest 1%) covers 95% of its border ring and most of the image: a dark
@@ -848,13 +867,17 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise ImageError(f"unsupported image shape {image.shape}")
     size = original_size or (image.shape[1], image.shape[0])
-    gray = to_working_size(ink_channel(image, config), config)
+    channel = ink_channel(image, config)
+    gray = to_working_size(channel, config)
     # The working copy may also have been decoded at reduced size.
     scale_to_original = size[0] / gray.shape[1]
     if config.paper_shapes and min(gray.shape) >= config.page_min_side:
         gray = sheet_on_table(gray, config)
     tiny = max(image.shape[:2]) <= config.small_image_side
-    inverted = ink_is_dark(gray, config, shaded=not tiny)
+    if tiny and is_binarised(channel, config):
+        inverted = _ring_says_dark_ink(gray)
+    else:
+        inverted = ink_is_dark(gray, config, shaded=not tiny)
     ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and not tiny:   # a tiny crop has no shading
         ink = remove_background(ink, config)
