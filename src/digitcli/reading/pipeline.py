@@ -309,7 +309,7 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     paper: in a two-toned image whose median is ink, the paper's tone is the
     one below Otsu's split. With `follow_faint` (not for tiny crops, whose
     grey edges are upscaling, not ink), fainter ink joined to that is kept."""
-    smooth, hist, otsu = tones(ink)
+    smooth, hist, otsu = split_tones(ink)
     paper_tone, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
     paper = hist[: int(otsu) + 1]
     paper_level = histogram_percentile(paper, 50)
@@ -331,7 +331,7 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     return mask
 
 
-def tones(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def split_tones(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """The ink smoothed (3x3), its histogram, and Otsu's split between paper and ink."""
     smooth = cv2.GaussianBlur(ink, (3, 3), 0)
     otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -342,7 +342,7 @@ def is_one_tone(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> 
     """Whether no split of the grey levels explains much of their variance:
     noise, not ink on paper. Only for a tiny crop, whose digit fills enough
     of it to make two tones (a small digit on a large page does not)."""
-    _, hist, otsu = tones(ink)
+    _, hist, otsu = split_tones(ink)
     return otsu_separation(hist, otsu) < config.one_tone_separation
 
 
