@@ -297,7 +297,7 @@ def remove_shadow(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -
 # ---------------------------------------------------------- the digit itself
 
 def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
-                  follow_faint: bool = False) -> np.ndarray | None:
+                  follow_faint: bool = False, one_tone_is_blank: bool = False) -> np.ndarray | None:
     """Binary mask of the ink, or None when the image has no ink worth the
     name (a blank page, a flat colour).
 
@@ -308,8 +308,13 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     digit stretched to fill its cell may cover more of the image than the
     paper: in a two-toned image whose median is ink, the paper's tone is the
     one below Otsu's split. With `follow_faint` (not for tiny crops, whose
-    grey edges are upscaling, not ink), fainter ink joined to that is kept."""
+    grey edges are upscaling, not ink), fainter ink joined to that is kept.
+    With `one_tone_is_blank` (for tiny crops, whose digit fills enough of
+    them to make two tones; a small digit on a large page does not), an
+    image of one tone, noise that no split explains, is blank."""
     smooth, hist, otsu = split_tones(ink)
+    if one_tone_is_blank and otsu_separation(hist, otsu) < config.one_tone_separation:
+        return None
     paper_tone, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
     paper = hist[: int(otsu) + 1]
     paper_level = histogram_percentile(paper, 50)
@@ -336,14 +341,6 @@ def split_tones(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     smooth = cv2.GaussianBlur(ink, (3, 3), 0)
     otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     return smooth, histogram(smooth), otsu
-
-
-def is_one_tone(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> bool:
-    """Whether no split of the grey levels explains much of their variance:
-    noise, not ink on paper. Only for a tiny crop, whose digit fills enough
-    of it to make two tones (a small digit on a large page does not)."""
-    _, hist, otsu = split_tones(ink)
-    return otsu_separation(hist, otsu) < config.one_tone_separation
 
 
 def otsu_separation(hist: np.ndarray, threshold: float) -> float:
@@ -881,10 +878,7 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     ink = cv2.bitwise_not(gray) if inverted else gray
     if config.remove_shading and not tiny:   # a tiny crop has no shading
         ink = remove_background(ink, config)
-    if tiny and is_one_tone(ink, config):   # a blank cell's scanner noise
-        mask = None
-    else:
-        mask = threshold_ink(ink, config, follow_faint=not tiny)
+    mask = threshold_ink(ink, config, follow_faint=not tiny, one_tone_is_blank=tiny)
     if mask is not None and config.paper_shapes:
         mask = threshold_without_margins(ink, mask, config, follow_faint=not tiny)
     if mask is not None and config.remove_ruling:
