@@ -312,7 +312,9 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     With `one_tone_is_blank` (for tiny crops, whose digit fills enough of
     them to make two tones; a small digit on a large page does not), an
     image of one tone, noise that no split explains, is blank."""
-    smooth, hist, otsu = split_tones(ink)
+    smooth = cv2.GaussianBlur(ink, (3, 3), 0)
+    hist = histogram(smooth)
+    otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if one_tone_is_blank and otsu_separation(hist, otsu) < config.one_tone_separation:
         return None
     paper_tone, peak = histogram_percentile(hist, 50), histogram_percentile(hist, 99.95)
@@ -334,13 +336,6 @@ def threshold_ink(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
     if follow_faint and config.faint_peak_fraction < config.peak_fraction:
         mask = with_faint_ink(smooth, mask, toward_peak(config.faint_peak_fraction))
     return mask
-
-
-def split_tones(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The ink smoothed (3x3), its histogram, and Otsu's split between paper and ink."""
-    smooth = cv2.GaussianBlur(ink, (3, 3), 0)
-    otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return smooth, histogram(smooth), otsu
 
 
 def otsu_separation(hist: np.ndarray, threshold: float) -> float:
