@@ -9,6 +9,8 @@ labelled folder, to check a change for tiny scans off the dev set.
     digitcli evaluate --labelled runs/filled-inv
     python scripts/shrink_mnist.py --as-is --out runs/mnist-png
     digitcli evaluate --labelled runs/mnist-png
+    python scripts/shrink_mnist.py --boxed --side 32 64 150 --out runs/boxed-mnist
+    digitcli evaluate --labelled runs/boxed-mnist
     python scripts/shrink_mnist.py --blocks --side 280 --out runs/enlarged-mnist
     python scripts/shrink_mnist.py --smooth --side 112 --out runs/enlarged-mnist
     digitcli evaluate --labelled runs/enlarged-mnist
@@ -27,6 +29,13 @@ store digits: a 1 becomes a wide bar. That is a style the model can only
 tolerate, not have undone, so it checks training rather than the pipeline.
 With `--white-on-black` too, they are written as such datasets' bits are
 (1, ink, as white), which the pipeline must tell from dark ink.
+
+With `--boxed`, each digit is written in a form's printed box, as a form
+reader crops a cell from a grey scan (`boxed-SIDE/`, half of them JPEGs):
+in turn the box with a margin of paper, cut at the box, a comb's cell open
+at the top, and a box printed light grey (a drop-out form); the digit
+large or small, anywhere in it, touching it at times, the crop up to 2
+degrees askew.
 
 With `--as-is`, each digit is written untouched, 28x28 white on black
 (`as-is-28/`), as MNIST's PNG copies and many draw-a-digit apps store
@@ -73,6 +82,41 @@ def filled_on_black(digit: np.ndarray, side: int) -> np.ndarray:
     return 255 - filled(digit, side)
 
 
+BOX_KINDS = ("margin", "tight", "comb", "light")
+
+
+def boxed(digit: np.ndarray, side: int, seed: int) -> np.ndarray:
+    """An MNIST digit written dark in a printed box `side` pixels wide, the
+    box's kind BOX_KINDS[seed % 4], cropped from a grey scan."""
+    rng = np.random.default_rng(seed)
+    kind = BOX_KINDS[seed % len(BOX_KINDS)]
+    line = max(1, round(side * rng.uniform(0.02, 0.05)))
+    margin = 0 if kind == "tight" else int(rng.integers(0, side // 10 + 1))
+    total = side + 2 * margin
+    cell = np.full((total, total), rng.uniform(215, 250), np.float32)
+    frame = rng.uniform(150, 195) if kind == "light" else rng.uniform(0, 110)
+    near, far = margin, total - margin
+    cell[far - line:far, near:far] = frame                        # bottom
+    cell[near:far, near:near + line] = frame                      # left
+    cell[near:far, far - line:far] = frame                        # right
+    if kind != "comb":
+        cell[near:near + line, near:far] = frame                  # top
+    ys, xs = np.nonzero(digit > 30)
+    ink = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    inner = side - 2 * line
+    height = int(inner * rng.uniform(0.5, 0.85))
+    width = min(inner, max(1, round(height * ink.shape[1] / ink.shape[0])))
+    shade = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    y = min(total - height, near + line + int(rng.integers(-line, max(1 - line, inner - height + line))))
+    x = min(total - width, near + line + int(rng.integers(-line, max(1 - line, inner - width + line))))
+    y, x = max(0, y), max(0, x)
+    region = cell[y:y + height, x:x + width]
+    cell[y:y + height, x:x + width] = region * (1 - shade) + rng.uniform(10, 80) * shade
+    turn = cv2.getRotationMatrix2D((total / 2, total / 2), rng.uniform(-2, 2), 1.0)
+    cell = cv2.warpAffine(cell, turn, (total, total), borderMode=cv2.BORDER_REPLICATE)
+    return np.clip(cell + rng.normal(0, 3, cell.shape), 0, 255).astype(np.uint8)
+
+
 def enlarged(digit: np.ndarray, side: int, interpolation: int) -> np.ndarray:
     """An MNIST digit enlarged to side x side, white on black as it is."""
     return cv2.resize(digit, (side, side), interpolation=interpolation)
@@ -87,6 +131,8 @@ def main() -> None:
                         help="stretch each digit to fill the square and binarise it (filled-SIDE/)")
     parser.add_argument("--white-on-black", action="store_true",
                         help="with --filled: white ink on black, as a binarised dataset's bits")
+    parser.add_argument("--boxed", action="store_true",
+                        help="write each digit in a form's printed box, a grey scan's crop (boxed-SIDE/)")
     parser.add_argument("--as-is", action="store_true",
                         help="each digit untouched, 28x28 white on black (as-is-28/; --side is ignored)")
     parser.add_argument("--blocks", action="store_true",
@@ -99,10 +145,14 @@ def main() -> None:
     images, labels = mnist.x_test[: args.count], mnist.y_test[: args.count]
     if args.white_on_black and not args.filled:
         parser.error("--white-on-black goes with --filled")
+    if args.boxed and (args.filled or args.as_is or args.blocks or args.smooth):
+        parser.error("--boxed goes on its own")
     kind, make = ("filled", filled) if args.filled else ("shrunk", shrunk)
     if args.white_on_black:
         make = filled_on_black
     sides = args.side
+    if args.boxed:
+        kind = "boxed"
     if args.as_is:
         kind, make, sides = "as-is", (lambda digit, side: digit), [28]
     elif args.blocks or args.smooth:
@@ -114,7 +164,9 @@ def main() -> None:
         for label in range(10):
             (args.out / f"{kind}-{side}" / str(label)).mkdir(parents=True, exist_ok=True)
         for index, (digit, label) in enumerate(zip(images, labels)):
-            cv2.imwrite(str(args.out / f"{kind}-{side}" / str(label) / f"{index}.png"), make(digit, side))
+            image = boxed(digit, side, index) if args.boxed else make(digit, side)
+            suffix = ".jpg" if args.boxed and index % 2 else ".png"
+            cv2.imwrite(str(args.out / f"{kind}-{side}" / str(label) / f"{index}{suffix}"), image)
     print(f"wrote {len(images)} {kind} digits at {', '.join(f'{s}x{s}' for s in sides)} to {args.out}")
 
 

@@ -182,6 +182,19 @@ def test_shrink_mnist_filled_white_on_black_is_the_same_cells_inverted(tmp_path,
         assert np.array_equal(255 - cv2.imread(str(on_white.path), 0), cv2.imread(str(on_black.path), 0))
 
 
+def test_shrink_mnist_boxed_writes_each_digit_in_a_printed_box(tmp_path, monkeypatch, tiny_npz):
+    """--boxed: grey crops of a form's cell, a dark digit in a printed box
+    whose kind cycles (margin, cut at the box, comb, light grey), half JPEGs."""
+    folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--boxed", "--side", "40")
+    assert list(folders) == ["boxed-40"] and len(folders["boxed-40"]) == 5
+    for item in folders["boxed-40"]:
+        index = int(item.path.stem)
+        assert item.path.suffix == (".jpg" if index % 2 else ".png")
+        image = cv2.imread(str(item.path), cv2.IMREAD_GRAYSCALE)
+        assert 40 <= image.shape[0] == image.shape[1] <= 48 and np.median(image) > 200   # light paper
+        assert image.min() < 140   # a dark digit (and box)
+
+
 def test_shrink_mnist_as_is_writes_mnist_s_own_28x28s(tmp_path, monkeypatch, tiny_npz, tiny_mnist_arrays):
     folders = shrink_mnist_folders(monkeypatch, tiny_npz, tmp_path, "--as-is")
     assert list(folders) == ["as-is-28"] and len(folders["as-is-28"]) == 5

@@ -177,6 +177,19 @@ class PipelineConfig:
     page_min_side: int = 200
     strip_fill_fraction: float = 0.85   # a band this solid along a side is a margin on any image...
     margin_edge_fraction: float = 0.05  # ...taken out, with this share of the short side around it, before thresholding again
+    # A form's printed box round a crop of a cell (at most `box_max_side`
+    # working pixels): on three or four sides a dark line within
+    # `box_band_fraction` of the side, across `box_line_cover` of it (a tilt
+    # of `box_tilt` of the side allowed), no thicker than `box_line_thickest`
+    # of the crop's short side, round at least `box_min_inside` of it both ways.
+    box_max_side: int = 320
+    box_band_fraction: float = 0.2
+    box_line_cover: float = 0.7
+    box_tilt: float = 0.035
+    box_line_thickest: float = 0.08
+    box_min_inside: float = 0.5
+    box_corner_dark: float = 0.05   # where two of its lines meet, this share is dark at least
+    box_inside_dark: float = 0.4    # inside it, this share at most (thick strokes of a bold digit: 0.37)
     # A four-cornered shape this large both ways on a page is paper: a sheet
     # on a darker table, or an empty box of a form, when this solid or this
     # much of it lies along its outline.

@@ -243,6 +243,92 @@ def sheet_on_table(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline)
     return out
 
 
+def printed_box(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> Box | None:
+    """The inside (x, y, width, height) of a form's printed box round a
+    crop of a cell (at most `box_max_side` working pixels), when its four
+    sides are there, or all but the top (a comb's cell, open to paper): on
+    each, a thin dark line near the side, across most of it (_line_rows),
+    the lines meeting in corners, with light paper inside. Such a box
+    fooled the polarity test (its edges outweigh the digit's strokes, and
+    the border it fills looks dark) and was read as 1s either side of the
+    digit ("107" for a 0)."""
+    height, width = gray.shape
+    if not config.paper_shapes or max(height, width) > config.box_max_side:
+        return None
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dark = (gray <= threshold).astype(np.uint8)
+    wander = max(2, round(config.box_tilt * max(height, width)))   # rows a scan's tilted line runs across
+    thickest = max(2.0, config.box_line_thickest * min(height, width))
+    rows = _share_per_row(dark)
+    tilted_rows = _share_per_row(cv2.dilate(dark, np.ones((wander + 1, 1), np.uint8)))
+    bottom = _line_rows(tilted_rows[::-1], rows[::-1], wander, thickest, config)
+    if bottom is None:   # (most images: the columns are not looked at)
+        return None
+    columns = _share_per_row(dark.T)
+    tilted_columns = _share_per_row(cv2.dilate(dark, np.ones((1, wander + 1), np.uint8)).T)
+    top, left, right = (_line_rows(tilted, plain, wander, thickest, config) for tilted, plain in
+                        ((tilted_rows, rows), (tilted_columns, columns), (tilted_columns[::-1], columns[::-1])))
+    open_top = rows[:max(2, round(config.box_band_fraction * height))].mean() <= 1 - config.box_line_cover
+    if not (left and right and (top or open_top)):
+        return None   # (a comb's cell is open at the top, to paper; a 3 is open at the left)
+    # ...and the lines meet in corners: a 0 filling its crop is round
+    corners = [(across, down) for across in (top, _from_end(bottom, height)) if across
+               for down in (left, _from_end(right, width))]
+    if any(dark[slice(*across), slice(*down)].mean() < config.box_corner_dark for across, down in corners):
+        return None
+    top, bottom, left, right = (line[1] if line else 0 for line in (top, bottom, left, right))
+    box = (left, top, width - right - left, height - bottom - top)
+    if min(box[2] / width, box[3] / height) < config.box_min_inside:
+        return None
+    inside = dark[top:height - bottom, left:width - right]
+    return box if inside.mean() <= config.box_inside_dark else None   # (not a light digit on a dark cell)
+
+
+def _share_per_row(mask: np.ndarray) -> np.ndarray:
+    """Each row's share of set pixels in a 0/1 uint8 mask: numpy's
+    mean(axis=1), in a third of its time."""
+    sums = cv2.reduce(np.ascontiguousarray(mask), 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return sums.ravel() / mask.shape[1]
+
+
+def _from_end(line: tuple[int, int], size: int) -> tuple[int, int]:
+    """A line's rows counted from the far side -> from index 0."""
+    return size - line[1], size - line[0]
+
+
+def _line_rows(tilted: np.ndarray, plain: np.ndarray, wander: int, thickest: float,
+               config: PipelineConfig) -> tuple[int, int] | None:
+    """The rows (start, end), counted from the side (index 0), of the first
+    printed line along it, or None: rows dark across `box_line_cover` of
+    the side, measured with a tilt allowed (`tilted`: a line `wander` rows
+    out of true), or, where that merges it with a stroke beside it (a 1
+    written against the box), without (`plain`). The line ends within
+    `box_band_fraction` of the side, and it and what lies outside it hold
+    no more dark than a line `thickest` rows thick: not a thick stroke
+    filling a cell (a USPS 0), nor a scanner's margin."""
+    band = max(2, round(config.box_band_fraction * tilted.size))
+    for cover, slack in ((tilted, wander), (plain, 0)):
+        line = cover[:band] >= config.box_line_cover
+        if not line.any():
+            continue
+        start = int(np.argmax(line))
+        if line[start:].all():
+            continue
+        end = start + int(np.argmin(line[start:]))
+        if end - start <= thickest + slack and plain[:end].sum() <= thickest:
+            return start, end
+    return None
+
+
+def paint_outside(gray: np.ndarray, box: Box) -> np.ndarray:
+    """The image with everything outside `box` painted the paper's tone
+    (the median inside): a printed box's lines are not ink."""
+    x, y, w, h = box
+    out = np.full_like(gray, round(float(np.median(gray[y:y + h, x:x + w]))))
+    out[y:y + h, x:x + w] = gray[y:y + h, x:x + w]
+    return out
+
+
 def remove_background(ink: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> np.ndarray:
     """Ink bright on dark: subtract the paper's slow shading (uneven light),
     estimated by a grey opening far wider than any stroke (a third of the
@@ -866,8 +952,11 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     if config.paper_shapes and min(gray.shape) >= config.page_min_side:
         gray = sheet_on_table(gray, config)
     tiny = max(image.shape[:2]) <= config.small_image_side
-    if tiny and is_binarised(channel, config):
+    binarised_cell = tiny and is_binarised(channel, config)   # (a dataset's 0 may fill it like a box)
+    if binarised_cell:
         inverted = _ring_says_dark_ink(gray)
+    elif (box := printed_box(gray, config)) is not None:
+        gray, inverted = paint_outside(gray, box), True
     else:
         inverted = ink_is_dark(gray, config, shaded=not tiny)
     ink = cv2.bitwise_not(gray) if inverted else gray
