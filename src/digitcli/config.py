@@ -181,13 +181,12 @@ class PipelineConfig:
     # working pixels): on three or four sides a dark line within
     # `box_band_fraction` of the side, across `box_line_cover` of it (a tilt
     # of `box_tilt` of the side allowed), no thicker than `box_line_thickest`
-    # of the crop's short side, round at least `box_min_inside` of it both ways.
+    # of the crop's short side.
     box_max_side: int = 320
     box_band_fraction: float = 0.2
     box_line_cover: float = 0.7
     box_tilt: float = 0.035
     box_line_thickest: float = 0.08
-    box_min_inside: float = 0.5
     box_corner_dark: float = 0.05   # where two of its lines meet, this share is dark at least
     box_inside_dark: float = 0.4    # inside it, this share at most (thick strokes of a bold digit: 0.37)
     # A four-cornered shape this large both ways on a page is paper: a sheet

@@ -277,9 +277,7 @@ def printed_box(gray: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) ->
     if any(dark[slice(*across), slice(*down)].mean() < config.box_corner_dark for across, down in corners):
         return None
     top, bottom, left, right = (line[1] if line else 0 for line in (top, bottom, left, right))
-    box = (left, top, width - right - left, height - bottom - top)
-    if min(box[2] / width, box[3] / height) < config.box_min_inside:
-        return None
+    box = (left, top, width - right - left, height - bottom - top)   # (each line within a fifth of the side)
     inside = dark[top:height - bottom, left:width - right]
     return box if inside.mean() <= config.box_inside_dark else None   # (not a light digit on a dark cell)
 
