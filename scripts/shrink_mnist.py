@@ -11,6 +11,8 @@ labelled folder, to check a change for tiny scans off the dev set.
     digitcli evaluate --labelled runs/mnist-png
     python scripts/shrink_mnist.py --boxed --side 32 64 150 --out runs/boxed-mnist
     digitcli evaluate --labelled runs/boxed-mnist
+    python scripts/shrink_mnist.py --fields --side 32 56 96 --count 2000 --out runs/fields-mnist
+    digitcli evaluate --labelled runs/fields-mnist
     python scripts/shrink_mnist.py --blocks --side 280 --out runs/enlarged-mnist
     python scripts/shrink_mnist.py --smooth --side 112 --out runs/enlarged-mnist
     digitcli evaluate --labelled runs/enlarged-mnist
@@ -36,6 +38,13 @@ in turn the box with a margin of paper, cut at the box, a comb's cell open
 at the top, and a box printed light grey (a drop-out form); the digit
 large or small, anywhere in it, touching it at times, the crop up to 2
 degrees askew.
+
+With `--fields`, the digits are written 2-6 at a time in a form's field of
+printed boxes, one digit a cell (`fields-SIDE/`, half of them JPEGs, and a
+MANIFEST.tsv of the numbers): in turn a row of joined boxes, separate
+boxes, a comb's cells open at the top, and a comb's short ticks on a
+baseline; the digits anywhere in their cells, touching the walls at times.
+Each wall left in reads as a 1.
 
 With `--as-is`, each digit is written untouched, 28x28 white on black
 (`as-is-28/`), as MNIST's PNG copies and many draw-a-digit apps store
@@ -85,6 +94,16 @@ def filled_on_black(digit: np.ndarray, side: int) -> np.ndarray:
 BOX_KINDS = ("margin", "tight", "comb", "light")
 
 
+def ink_sized(digit: np.ndarray, inner: int, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit's ink, 50-85% of `inner` pixels tall (no wider than
+    it), as a float shade 0-1: how a hand fills a cell `inner` wide."""
+    ys, xs = np.nonzero(digit > 30)
+    ink = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    height = int(inner * rng.uniform(0.5, 0.85))
+    width = min(inner, max(1, round(height * ink.shape[1] / ink.shape[0])))
+    return cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
 def boxed(digit: np.ndarray, side: int, seed: int) -> np.ndarray:
     """An MNIST digit written dark in a printed box `side` pixels wide, the
     box's kind BOX_KINDS[seed % 4], cropped from a grey scan."""
@@ -101,12 +120,9 @@ def boxed(digit: np.ndarray, side: int, seed: int) -> np.ndarray:
     cell[near:far, far - line:far] = frame                        # right
     if kind != "comb":
         cell[near:near + line, near:far] = frame                  # top
-    ys, xs = np.nonzero(digit > 30)
-    ink = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     inner = side - 2 * line
-    height = int(inner * rng.uniform(0.5, 0.85))
-    width = min(inner, max(1, round(height * ink.shape[1] / ink.shape[0])))
-    shade = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    shade = ink_sized(digit, inner, rng)
+    height, width = shade.shape
     y = min(total - height, near + line + int(rng.integers(-line, max(1 - line, inner - height + line))))
     x = min(total - width, near + line + int(rng.integers(-line, max(1 - line, inner - width + line))))
     y, x = max(0, y), max(0, x)
@@ -115,6 +131,65 @@ def boxed(digit: np.ndarray, side: int, seed: int) -> np.ndarray:
     turn = cv2.getRotationMatrix2D((total / 2, total / 2), rng.uniform(-2, 2), 1.0)
     cell = cv2.warpAffine(cell, turn, (total, total), borderMode=cv2.BORDER_REPLICATE)
     return np.clip(cell + rng.normal(0, 3, cell.shape), 0, 255).astype(np.uint8)
+
+
+FIELD_KINDS = ("joined", "separate", "comb", "ticks")
+
+
+def field(digits: list[np.ndarray], side: int, seed: int) -> np.ndarray:
+    """MNIST digits written dark in a form's field of printed boxes `side`
+    pixels wide, one digit each, the field's kind FIELD_KINDS[seed % 4]: a
+    row of joined boxes, separate boxes, a comb's cells open at the top, or a
+    comb's short ticks on a baseline; cropped from a grey scan with a margin
+    of paper, the digits anywhere in their cells, up to 1.5 degrees askew."""
+    rng = np.random.default_rng(seed)
+    kind = FIELD_KINDS[seed % len(FIELD_KINDS)]
+    count = len(digits)
+    line = max(1, round(side * rng.uniform(0.02, 0.05)))
+    gap = int(side * rng.uniform(0.15, 0.4)) if kind == "separate" else 0
+    margin = int(rng.integers(2, side // 3 + 3))
+    width, height = 2 * margin + count * side + (count - 1) * gap, 2 * margin + side
+    page = np.full((height, width), rng.uniform(215, 250), np.float32)
+    frame = rng.uniform(0, 120)
+    tick = side if kind in ("joined", "separate", "comb") else int(side * rng.uniform(0.25, 0.45))
+    top, bottom = margin, margin + side
+    for index, digit in enumerate(digits):
+        left = margin + index * (side + gap)
+        right = left + side
+        page[bottom - line:bottom, left:right] = frame
+        if kind in ("joined", "separate"):
+            page[top:top + line, left:right] = frame
+        page[bottom - tick:bottom, left:left + line] = frame
+        page[bottom - tick:bottom, right - line:right] = frame
+        inner = side - 2 * line
+        shade = ink_sized(digit, inner, rng)
+        tall, wide = shade.shape
+        y = top + line + int(rng.integers(0, inner - tall + 1))
+        x = left + line + int(rng.integers(0, inner - wide + 1))
+        region = page[y:y + tall, x:x + wide]
+        page[y:y + tall, x:x + wide] = region * (1 - shade) + rng.uniform(10, 80) * shade
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-1.5, 1.5), 1.0)
+    page = cv2.warpAffine(page, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    return np.clip(page + rng.normal(0, 3, page.shape), 0, 255).astype(np.uint8)
+
+
+def write_fields(images: np.ndarray, labels: np.ndarray, sides: list[int], out: Path) -> int:
+    """The digits in order, 2-6 a field, each field as `fields-SIDE/N.png`
+    (every other one a JPEG), and a MANIFEST.tsv of their numbers."""
+    rows = ["relpath\tlabel\tkind"]
+    written = 0
+    for side in sides:
+        (out / f"fields-{side}").mkdir(parents=True, exist_ok=True)
+        start, number = 0, 0
+        while start + 2 <= len(images):
+            count = 2 + number % 5
+            digits, text = images[start:start + count], "".join(str(d) for d in labels[start:start + count])
+            relpath = f"fields-{side}/{number}{'.jpg' if number % 2 else '.png'}"
+            cv2.imwrite(str(out / relpath), field(list(digits), side, number))
+            rows.append(f"{relpath}\t{text}\t{FIELD_KINDS[number % len(FIELD_KINDS)]} {side}")
+            start, number, written = start + count, number + 1, written + 1
+    (out / "MANIFEST.tsv").write_text("\n".join(rows) + "\n")
+    return written
 
 
 def enlarged(digit: np.ndarray, side: int, interpolation: int) -> np.ndarray:
@@ -139,6 +214,8 @@ def main() -> None:
                         help="enlarge each digit by whole pixels, white on black (blocks-SIDE/)")
     parser.add_argument("--smooth", action="store_true",
                         help="enlarge each digit bilinearly, white on black (smooth-SIDE/)")
+    parser.add_argument("--fields", action="store_true",
+                        help="write the digits 2-6 a field in a form's row of printed boxes, with a MANIFEST.tsv")
     parser.add_argument("--count", type=int, default=10_000, help="the first COUNT test digits")
     args = parser.parse_args()
     mnist = load_mnist(args.data)
@@ -147,6 +224,12 @@ def main() -> None:
         parser.error("--white-on-black goes with --filled")
     if args.boxed and (args.filled or args.as_is or args.blocks or args.smooth):
         parser.error("--boxed goes on its own")
+    if args.fields:
+        if args.filled or args.as_is or args.blocks or args.smooth or args.boxed:
+            parser.error("--fields goes on its own")
+        fields = write_fields(images, labels, args.side, args.out)
+        print(f"wrote {fields} fields of {len(images)} digits, cells {', '.join(map(str, args.side))} px, to {args.out}")
+        return
     kind, make = ("filled", filled) if args.filled else ("shrunk", shrunk)
     if args.white_on_black:
         make = filled_on_black

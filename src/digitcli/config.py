@@ -217,6 +217,18 @@ class PipelineConfig:
     # share of its width is the field's line, even alone.
     underline_aspect: float = 1.5
     underline_coverage: float = 0.95
+    # A form's field of printed boxes, one digit each: lines across
+    # `field_line_cover` of the crop (a tilt of `field_tilt` of its width
+    # allowed), and walls between them over `field_wall_cover` of their
+    # height; or a comb, at least `comb_min_walls` ticks standing on its
+    # baseline, their heights and gaps within `comb_regularity` of the median.
+    field_line_cover: float = 0.7
+    field_faint: float = 0.3
+    field_tilt: float = 0.03
+    field_wall_cover: float = 0.9
+    field_ink_outside: float = 0.05   # of the ink within the walls, at most beyond them
+    comb_min_walls: int = 3
+    comb_regularity: float = 0.25
     stroke_keep_fraction: float = 0.04   # strokes this small beside the main one are specks
     reach_digit_fraction: float = 0.25   # ...and join it within this share of its size
     min_digit_pixels: int = 6            # a digit is at least this tall or wide...

@@ -430,7 +430,7 @@ def levelled(ink: InkMask, labels: np.ndarray, pieces: list[_Piece], angle: floa
     level = cv2.warpAffine(kept, rotation, size, flags=cv2.INTER_LINEAR)
     back = cv2.invertAffineTransform(rotation)
     return InkMask(np.where(level >= 128, 255, 0).astype(np.uint8), ink.size, ink.scale_to_original, ink.inverted,
-                   tuple(float(v) for v in back.ravel()))
+                   tuple(float(v) for v in back.ravel()), ink.form_field)
 
 
 def fills_its_cell(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
@@ -496,7 +496,7 @@ def segment_number(ink: InkMask, config: PipelineConfig = SETTINGS.pipeline,
         for found in line_segments:
             box = found.box
             space = previous is None and bool(segments) or (
-                previous is not None and box.x - previous.right > numbers.space_gap * typical)
+                previous is not None and not ink.form_field and box.x - previous.right > numbers.space_gap * typical)
             segment = _segment_lattice(labels, found, numbers, config, convention, ink, split_aspect, space,
                                        typical)
             if segment is None:

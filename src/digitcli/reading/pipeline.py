@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from itertools import combinations, pairwise
 
 import cv2
 import numpy as np
@@ -626,6 +627,149 @@ def remove_underline(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipelin
     return mask
 
 
+def remove_field_lines(mask: np.ndarray, ink: np.ndarray,
+                       config: PipelineConfig = SETTINGS.pipeline) -> tuple[np.ndarray, bool]:
+    """A form field's printed lines, taken out of a wide crop's ink: its top
+    and bottom lines (or a baseline alone) and the walls of its boxes
+    between them, or a comb's ticks standing on its baseline. Left in, each
+    wall reads as a 1, and digits that touch a wall or a line are one shape
+    with the whole field. A form's lines are often printed lighter than the
+    writing, and are only here and there in the mask: they are found in ink
+    darker than `field_faint` of the way from the paper to the writing. Where
+    a stroke crosses a line, its ink is kept. The field may be askew by
+    `field_tilt` of its width: the mask is levelled strip by strip, by whole
+    rows, while its lines are taken out. Also whether it held boxes or a
+    comb: a field, whose digits are one number however far apart the boxes
+    set them."""
+    height, width = mask.shape
+    paper = histogram_percentile(histogram(ink), 50)
+    writing = float(np.median(ink[mask > 0])) if np.any(mask) else paper
+    faint = cv2.compare(ink, paper + max(config.min_contrast, config.field_faint * (writing - paper)), cv2.CMP_GT)
+    faint = cv2.bitwise_or(faint, mask)
+    drift = 2 * int(np.ceil(config.field_tilt * width)) + 1   # (most crops have no line below the writing: a quick look)
+    lower = cv2.dilate(faint[height // 2:], np.ones((drift, 1), np.uint8))
+    if np.count_nonzero(lower, axis=1).max() < config.field_line_cover * width:
+        return mask, False
+    strips = int(np.clip(width // 8, 1, 16))
+    offsets, coverage = _field_tilt(faint, strips, config)
+    thickest = max(1, round(config.line_thin_fraction * height))
+    lines = [line for start, stop in _runs(coverage >= config.field_line_cover)
+             if (line := _line_edges(coverage, start, stop))[1] - line[0] <= thickest + 2]
+    outer = config.band_fraction * height   # a field's lines lie above and below the writing...
+    if any(outer < (start + stop) / 2 < height - outer for start, stop in lines) \
+            or not any(start >= height / 2 for start, _ in lines):
+        return mask, False   # ...not across it (squared paper)
+    pad = int(np.abs(offsets).max())
+    edges = [round(i * width / strips) for i in range(strips + 1)]
+    level, faint = np.pad(mask, ((pad, pad), (0, 0))), np.pad(faint, ((pad, pad), (0, 0)))
+    for (left, right), offset in zip(pairwise(edges), offsets):
+        level[:, left:right] = np.roll(level[:, left:right], -offset, axis=0)
+        faint[:, left:right] = np.roll(faint[:, left:right], -offset, axis=0)
+    lines = [(start + pad, stop + pad) for start, stop in lines]
+    top = [line for line in lines if line[1] <= pad + height / 2]
+    bottom = [line for line in lines if line[0] >= pad + height / 2]
+    if top:
+        walls, span = _box_walls(faint, top[-1][1], bottom[0][0], thickest, config), (top[-1][0], bottom[0][1])
+    else:
+        walls, span = _comb_ticks(faint, bottom[0][0], thickest, config)
+    if len(walls) < config.comb_min_walls:
+        return mask, False   # lines alone may be the digits' own strokes in a row (touching 7s' bars)
+    _clear_lines(level, lines, config.ruling_edge)
+    inside = np.count_nonzero(level[:, walls[0][0]:walls[-1][1]])
+    if np.count_nonzero(level) - inside > config.field_ink_outside * inside:
+        return mask, False   # the writing is not within the walls: digits' stems standing on a line
+    _clear_lines(level[span[0]:span[1]].T, walls, config.ruling_edge)
+    for (left, right), offset in zip(pairwise(edges), offsets):
+        level[:, left:right] = np.roll(level[:, left:right], offset, axis=0)
+    return np.ascontiguousarray(level[pad:pad + height]), True
+
+
+def _field_tilt(mask: np.ndarray, strips: int, config: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The rows each vertical strip is shifted by at the slope (up to
+    `field_tilt`) that gathers the field's lines into the fewest rows, and
+    the share of the width that the ink covers along each row at it."""
+    height, width = mask.shape
+    strip = width // strips
+    counts = np.count_nonzero(mask[:, :strips * strip].reshape(height, strips, strip), axis=2)
+    drift = int(np.ceil(config.field_tilt * width))
+    position = (np.arange(strips) - (strips - 1) / 2) / max(1, strips - 1)
+    offsets = np.rint(np.arange(-drift, drift + 1, 2)[:, None] * position[None, :]).astype(int)
+    padded = np.pad(counts, ((drift, drift), (0, 0)))
+    rows = drift + np.arange(height)[None, :, None] + offsets[:, None, :]
+    profiles = padded[rows, np.arange(strips)].sum(axis=2) / (strips * strip)
+    best = int(np.argmax(np.square(profiles).sum(axis=1)))   # its lines' ink in the fewest rows
+    return offsets[best], profiles[best]
+
+
+def _line_edges(coverage: np.ndarray, start: int, stop: int) -> Run:
+    """A line's rows (start:stop, where it covers the field) widened to the
+    rows either side that cover half as much: its edges, where the field's
+    tilt is a row off the strips' levelling, or a JPEG's ringing."""
+    half = coverage[start:stop].max() / 2
+    while start > 0 and coverage[start - 1] >= half:
+        start -= 1
+    while stop < len(coverage) and coverage[stop] >= half:
+        stop += 1
+    return start, stop
+
+
+def _runs(flags: np.ndarray) -> list[Run]:
+    """Runs of True: (start, stop) each."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def _upright_runs(cover: np.ndarray, least: float, thickest: int) -> list[Run]:
+    """Runs of columns, at most `thickest` wide, whose `cover` (of a
+    levelled field's rows) is at least `least`: upright lines."""
+    return [(start, stop) for start, stop in _runs(cover >= least) if stop - start <= thickest]
+
+
+def _box_walls(level: np.ndarray, top: int, bottom: int, thickest: int, config: PipelineConfig) -> list[Run]:
+    """The walls of a row of boxes between a field's lines: thin upright
+    lines over `field_wall_cover` of the rows between them."""
+    if bottom - top < 2 * thickest:
+        return []
+    slack = 1 + 2 * int(np.ceil(config.field_tilt * (bottom - top)))
+    band = cv2.dilate(level[top:bottom], np.ones((1, slack), np.uint8))
+    cover = np.count_nonzero(band, axis=0) / (bottom - top)
+    return _upright_runs(cover, config.field_wall_cover, thickest + slack)
+
+
+def _comb_ticks(level: np.ndarray, baseline: int, thickest: int,
+                config: PipelineConfig) -> tuple[list[Run], tuple[int, int]]:
+    """A comb's ticks on a field's baseline, and the rows they span: thin
+    upright lines standing on it at even steps (within `comb_regularity` of
+    a step), at least `comb_min_walls` of them with none missing. A digit's
+    stem that stands on the baseline too is off the comb's step."""
+    slack = 1 + 2 * int(np.ceil(config.field_tilt * baseline))
+    above = cv2.dilate(level[:baseline][::-1], np.ones((1, slack), np.uint8)) > 0
+    standing = np.where(above.all(axis=0), baseline, np.argmin(above, axis=0))   # ink rows up from the baseline
+    upright = _upright_runs(standing, max(4, 0.1 * level.shape[0]), thickest + slack)
+    centres = np.array([(start + stop) / 2 for start, stop in upright])
+    best: list[int] = []
+    for first, second in combinations(range(len(upright)), 2):
+        step = centres[second] - centres[first]
+        if step < baseline / 4:
+            continue   # cells are about as wide as they are tall
+        places = (centres - centres[first]) / step
+        off = np.abs(places - np.rint(places))
+        slots: dict[int, int] = {}   # a step's place -> the upright line nearest it
+        for index in np.flatnonzero(off <= config.comb_regularity):
+            slot = int(np.rint(places[index]))
+            if slot not in slots or off[index] < off[slots[slot]]:
+                slots[slot] = int(index)
+        if len(slots) == max(slots) - min(slots) + 1 and len(slots) > len(best):
+            best = sorted(slots.values())
+    if len(best) < config.comb_min_walls:
+        return [], (0, 0)
+    ticks = [upright[i] for i in best]
+    heights = np.array([standing[start:stop].max() for start, stop in ticks])
+    if np.abs(heights - np.median(heights)).max() > config.comb_regularity * np.median(heights):
+        return [], (0, 0)   # a comb's ticks are as tall as each other; digits' stems are not
+    return ticks, (baseline - int(heights.max()), baseline)
+
+
 def _clear_lines(mask: np.ndarray, runs: list[Run], edge: int = 0) -> None:
     """Clear each run of rows, and `edge` rows either side of it, in place,
     except across it where ink goes on both above and below it (a stroke
@@ -915,6 +1059,7 @@ class InkMask:
     scale_to_original: float      # working pixels -> original pixels
     inverted: bool                # True when the ink was dark on light paper
     unrotate: tuple[float, ...] | None = None   # a levelled number's ink: back to the working pixels (BoxMap)
+    form_field: bool = False      # a form's field of boxes (or a comb): one number, however far apart its digits
     _components: dict = field(default_factory=dict, repr=False, compare=False)
 
     def components(self, config: PipelineConfig = SETTINGS.pipeline) -> Components:
@@ -954,7 +1099,9 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     if binarised_cell:
         inverted = _ring_says_dark_ink(gray)
     elif (box := printed_box(gray, config)) is not None:
-        gray, inverted = paint_outside(gray, box), True
+        # (round a field of several boxes, its lines stay for remove_field_lines, which finds the walls between)
+        wide = gray.shape[1] >= config.underline_aspect * gray.shape[0]
+        gray, inverted = (gray if wide else paint_outside(gray, box)), True
     else:
         inverted = ink_is_dark(gray, config, shaded=not tiny)
     ink = cv2.bitwise_not(gray) if inverted else gray
@@ -963,12 +1110,15 @@ def ink_mask(image: np.ndarray, original_size: tuple[int, int] | None = None,
     mask = threshold_ink(ink, config, follow_faint=not tiny, one_tone_is_blank=tiny)
     if mask is not None and config.paper_shapes:
         mask = threshold_without_margins(ink, mask, config, follow_faint=not tiny)
+    form_field = False
     if mask is not None and config.remove_ruling:
         if min(mask.shape) >= config.page_min_side:
             mask = remove_ruling(mask, ink, config)
         elif mask.shape[1] >= config.underline_aspect * mask.shape[0]:
-            mask = remove_underline(mask, config)
-    return InkMask(mask, size, scale_to_original, inverted)
+            mask, form_field = remove_field_lines(mask, ink, config)
+            if not form_field:
+                mask = remove_underline(mask, config)
+    return InkMask(mask, size, scale_to_original, inverted, form_field=form_field)
 
 
 def digit_image(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline,
