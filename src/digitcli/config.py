@@ -218,10 +218,12 @@ class PipelineConfig:
     underline_aspect: float = 1.5
     underline_coverage: float = 0.95
     # A form's field of printed boxes, one digit each: lines across
-    # `field_line_cover` of the crop (a tilt of `field_tilt` of its width
-    # allowed), and walls between them over `field_wall_cover` of their
-    # height; or a comb, at least `comb_min_walls` ticks standing on its
-    # baseline, their heights and gaps within `comb_regularity` of the median.
+    # `field_line_cover` of the crop (in ink `field_faint` of the way from
+    # the paper to the writing; a tilt of `field_tilt` of its width allowed),
+    # and at least `comb_min_walls` walls between them over `field_wall_cover`
+    # of their height; or as many of a comb's ticks standing on its baseline,
+    # each within `comb_regularity` of a step from the next, their heights
+    # within as much of their median.
     field_line_cover: float = 0.7
     field_faint: float = 0.3
     field_tilt: float = 0.03

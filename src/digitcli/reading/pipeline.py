@@ -569,8 +569,7 @@ def line_runs(mask: np.ndarray, coverage: float, thickest: float) -> list[Run]:
     """Runs of rows whose ink covers `coverage` of the width: lines across
     the image, each at most `thickest` rows thick."""
     long = np.count_nonzero(mask, axis=1) >= coverage * mask.shape[1]
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], long.astype(np.int8), [0]])))
-    return [(start, stop) for start, stop in zip(edges[::2], edges[1::2]) if stop - start <= thickest]
+    return [(start, stop) for start, stop in _runs(long) if stop - start <= thickest]
 
 
 def ruling_runs(mask: np.ndarray, config: PipelineConfig = SETTINGS.pipeline) -> list[Run]:
